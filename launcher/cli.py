@@ -1,0 +1,158 @@
+"""Command line -> mode; the checklist of a start; LauncherError -> log line, failure file, status."""
+
+import os
+import sys
+
+from . import __version__, log
+from .errors import LauncherError, UsageError
+from .layout import Layout
+
+USAGE = """usage: python3 sm-train.pyz [train] [OPTIONS] [-- PROGRAM [ARG ...]]
+
+Render the SageMaker training environment from /opt/ml and exec the training program.
+
+options:
+  --print-env            dry run: print the environment and the command, run nothing
+  --format shell|json    output of --print-env (default shell)
+  --root DIR             the /opt/ml tree (default $SAGEMAKER_BASE_DIR, else /opt/ml)
+  --probe-timeout SEC    bound on each nvidia-smi / neuron-ls probe (default 10; $SM_TRAIN_PROBE_TIMEOUT)
+  --version              print the version
+  -h, --help             print this help
+  -- PROGRAM ARGS        run this command instead of the configured program
+"""
+
+
+class Options(object):
+    def __init__(self):
+        self.print_env = False
+        self.format = "shell"
+        self.root = None
+        self.probe_timeout = None
+        self.command = None
+        self.help = False
+        self.version = False
+
+
+def parse(argv, environ):
+    opts = Options()
+    if argv and argv[0] == "train":  # SageMaker starts images as `docker run IMAGE train`
+        argv = argv[1:]
+    i = 0
+    while i < len(argv):
+        arg = argv[i]
+        if arg == "--":
+            opts.command = argv[i + 1:]
+            if not opts.command:
+                raise UsageError("'--' must be followed by the program to run")
+            break
+        if not arg.startswith("-"):  # ContainerArguments without options: the command itself
+            opts.command = argv[i:]
+            break
+        name, has_value, value = arg.partition("=")
+        if name in ("--format", "--root", "--probe-timeout"):
+            if not has_value:
+                if i + 1 >= len(argv):
+                    raise UsageError("option %s needs a value" % name)
+                i += 1
+                value = argv[i]
+            setattr(opts, name[2:].replace("-", "_"), value)
+        elif arg == "--print-env":
+            opts.print_env = True
+        elif arg in ("-h", "--help"):
+            opts.help = True
+        elif arg == "--version":
+            opts.version = True
+        else:
+            raise UsageError("unknown option %r (see --help)" % arg)
+        i += 1
+    if opts.format not in ("shell", "json"):
+        raise UsageError("--format must be shell or json, not %r" % opts.format)
+    timeout = opts.probe_timeout if opts.probe_timeout is not None else environ.get("SM_TRAIN_PROBE_TIMEOUT", "10")
+    try:
+        opts.probe_timeout = float(timeout)
+    except ValueError:
+        opts.probe_timeout = -1.0
+    if not opts.probe_timeout > 0:
+        raise UsageError("probe timeout must be a positive number of seconds, not %r" % timeout)
+    return opts
+
+
+def main(argv=None, environ=None):
+    argv = sys.argv[1:] if argv is None else argv
+    environ = os.environ if environ is None else environ
+    layout = Layout(environ.get("SAGEMAKER_BASE_DIR") or "/opt/ml")
+    dry = "--print-env" in argv
+    try:
+        opts = parse(argv, environ)
+    except LauncherError as e:
+        return fail(e, layout, dry, "json" if "--format=json" in argv else "shell")
+    if opts.help:
+        sys.stdout.write(USAGE)
+        return 0
+    if opts.version:
+        sys.stdout.write("sm-train %s\n" % __version__)
+        return 0
+    if opts.root:
+        layout = Layout(os.path.abspath(opts.root))
+    try:
+        plan, masked = make_plan(opts, layout, environ)
+    except LauncherError as e:
+        return fail(e, layout, opts.print_env, opts.format)
+    if opts.print_env:
+        from .show import show
+
+        sys.stdout.write(show(plan, opts.format))
+        return 0
+    from . import launch
+
+    log_invocation(masked)
+    env = plan.full_env(environ)
+    try:
+        launch.prepare(plan, env)
+        launch.execute(plan, env)
+    except LauncherError as e:
+        return fail(e, layout, False, opts.format)
+    return 1  # execute() only returns by raising
+
+
+def make_plan(opts, layout, environ):
+    """Read the job, probe once, plan; returns the plan and its twin with secrets masked for the log."""
+    from . import config, hyperparameters, masking, plan, probes
+
+    job = config.read_job(layout, environ)
+    decoded, not_json = hyperparameters.decode(job.hyperparameters)
+    log.set_level(decoded.get("sagemaker_container_log_level", log.INFO))
+    for key in not_json:
+        value = masking.MASK if masking.is_secret(key) else job.hyperparameters[key]
+        log.debug("Failed to parse hyperparameter %s value %s to Json.\nReturning the value itself" % (key, value))
+    resources = probes.probe(job.resource_config.get("current_instance_type", "local"),
+                             environ.get("PATH", os.defpath), opts.probe_timeout)
+    real = plan.build(job, decoded, resources, layout, environ, opts.command)
+    hidden = masking.mask(decoded)
+    masked = real if hidden is None else plan.build(job, hidden, resources, layout, environ, opts.command)
+    return real, masked
+
+
+def log_invocation(plan):
+    """The toolkit's "Invoking user script" record, which users look for in CloudWatch."""
+    from .environment import training_env_text
+
+    lines = "\n".join("%s=%s" % item for item in plan.env.items())
+    log.info("Invoking user script\n\nTraining Env:\n\n%s\n\nEnvironment variables:\n\n%s\n\n"
+             "Invoking script with the following command:\n\n%s\n"
+             % (training_env_text(plan.rendered.training_env), lines, " ".join(plan.argv)))
+
+
+def fail(error, layout, dry, fmt):
+    """One log line; in a real run the failure file (unless the program's own exists); the status."""
+    message = str(error)
+    log.error(message)
+    if dry:
+        from .show import show_error
+
+        sys.stdout.write(show_error(message, fmt))
+    else:
+        from .launch import write_failure
+
+        write_failure(layout, message)
+    return error.status

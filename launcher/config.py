@@ -1,0 +1,135 @@
+"""Read and validate the job: the three JSON files under input/config and the variables read from the
+environment. Nothing is created or changed; an absent file means its empty default."""
+
+import json
+import os
+
+from . import log
+from .errors import JobError
+
+HYPERPARAMETERS = "hyperparameters.json"
+INPUT_DATA_CONFIG = "inputdataconfig.json"
+RESOURCE_CONFIG = "resourceconfig.json"
+
+# SageMaker writes these files from API objects capped at a few hundred KB; anything this large is not
+# a job description, and reading it whole would cost the start-up time we exist to save.
+MAX_CONFIG_BYTES = 4 * 1024 * 1024
+
+
+class Job(object):
+    """What the job asks for, as read: raw file contents plus the variables the toolkit reads."""
+
+    def __init__(self, hyperparameters, input_data_config, resource_config, environ):
+        self.hyperparameters = hyperparameters
+        self.input_data_config = input_data_config
+        self.resource_config = resource_config
+        self.program_env = environ.get("SAGEMAKER_PROGRAM")
+        self.framework_module = environ.get("SAGEMAKER_TRAINING_MODULE")
+        self.training_job_name = environ.get("TRAINING_JOB_NAME")
+        self.mp_parameters = environ.get("SM_HP_MP_PARAMETERS")
+        self.pythonpath = environ.get("PYTHONPATH")
+        self.default_region = default_region(environ)
+
+
+def read_job(layout, environ):
+    hyperparameters = _read_object(layout, HYPERPARAMETERS, {})
+    input_data_config = _read_object(layout, INPUT_DATA_CONFIG, {})
+    resource_config = _read_object(layout, RESOURCE_CONFIG, {"current_host": "algo-1", "hosts": ["algo-1"]})
+    _check_resource_config(layout.config_file(RESOURCE_CONFIG), resource_config)
+    return Job(hyperparameters, input_data_config, resource_config, environ)
+
+
+def _read_object(layout, name, default):
+    path = layout.config_file(name)
+    try:
+        with open(path, "rb") as f:
+            data = f.read(MAX_CONFIG_BYTES + 1)
+    except FileNotFoundError:
+        if os.path.lexists(path):
+            raise JobError("%s: a broken symbolic link" % path)
+        log.warning("%s not found; using %s" % (path, json.dumps(default)))
+        return dict(default)
+    except IsADirectoryError:
+        raise JobError("%s: is a directory, not a file" % path)
+    except OSError as e:
+        raise JobError("%s: cannot be read: %s" % (path, e.strerror or e))
+    if len(data) > MAX_CONFIG_BYTES:
+        raise JobError("%s: larger than the %d MiB limit for a configuration file"
+                       % (path, MAX_CONFIG_BYTES // (1024 * 1024)))
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise JobError("%s: not valid UTF-8 (byte 0x%02x at offset %d)" % (path, data[e.start], e.start))
+    try:
+        value = json.loads(text)
+    except ValueError as e:
+        raise JobError("%s: malformed JSON: %s" % (path, e))
+    except RecursionError:
+        raise JobError("%s: JSON nested too deeply" % path)
+    if not isinstance(value, dict):
+        raise JobError("%s: must hold a JSON object, not %s" % (path, _kind(value)))
+    return value
+
+
+def _check_resource_config(path, rc):
+    for key in ("current_host", "hosts"):
+        if key not in rc:
+            raise JobError("%s: the key '%s' is missing" % (path, key))
+    hosts = rc["hosts"]
+    if not _is_str_list(hosts) or not hosts:
+        raise JobError("%s: 'hosts' must be a non-empty list of strings, not %s" % (path, _short(hosts)))
+    for key in ("current_host", "current_instance_type", "current_group_name", "network_interface_name"):
+        if key in rc and not isinstance(rc[key], str):
+            raise JobError("%s: '%s' must be a string, not %s" % (path, key, _short(rc[key])))
+    if rc["current_host"] not in hosts:
+        raise JobError("%s: current_host %s is not among hosts %s"
+                       % (path, json.dumps(rc["current_host"]), _short(hosts)))
+    groups = rc.get("instance_groups", [])
+    if not isinstance(groups, list):
+        raise JobError("%s: 'instance_groups' must be a list, not %s" % (path, _short(groups)))
+    for i, group in enumerate(groups):
+        where = "%s: instance_groups[%d]" % (path, i)
+        if not isinstance(group, dict):
+            raise JobError("%s must be an object, not %s" % (where, _short(group)))
+        if not isinstance(group.get("instance_group_name"), str):
+            raise JobError("%s: 'instance_group_name' must be a string" % where)
+        if not _is_str_list(group.get("hosts")):
+            raise JobError("%s: 'hosts' must be a list of strings" % where)
+
+
+def default_region(environ):
+    """The region boto3 would find: AWS_DEFAULT_REGION, else the profile's region in the AWS config file."""
+    region = environ.get("AWS_DEFAULT_REGION")
+    if region:
+        return region
+    path = environ.get("AWS_CONFIG_FILE") or os.path.join(environ.get("HOME") or "~", ".aws", "config")
+    path = os.path.expanduser(path)
+    if not os.path.isfile(path):
+        return None
+    import configparser
+
+    profile = environ.get("AWS_PROFILE") or environ.get("AWS_DEFAULT_PROFILE") or "default"
+    parser = configparser.RawConfigParser()
+    try:
+        parser.read(path, encoding="utf-8")
+    except (configparser.Error, OSError, UnicodeDecodeError) as e:
+        log.warning("%s: ignored, cannot be parsed: %s" % (path, str(e).splitlines()[0]))
+        return None
+    for section in ("profile " + profile, profile):
+        if parser.has_option(section, "region"):
+            return parser.get(section, "region") or None
+    return None
+
+
+def _is_str_list(value):
+    return isinstance(value, list) and all(isinstance(item, str) for item in value)
+
+
+def _kind(value):
+    return {list: "a list", str: "a string", bool: "a boolean", int: "a number", float: "a number",
+            type(None): "null"}.get(type(value), type(value).__name__)
+
+
+def _short(value):
+    text = json.dumps(value)
+    return text if len(text) <= 80 else text[:77] + "..."

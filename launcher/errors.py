@@ -1,0 +1,31 @@
+"""The one error type of the launcher: a one-line message and the exit status it ends with."""
+
+
+class LauncherError(Exception):
+    """A launch that cannot go on; ``str(error)`` is the one line the user sees."""
+
+    status = 1
+
+
+class JobError(LauncherError):
+    """The job's configuration (files, variables, program name) is unusable."""
+
+    status = 1
+
+
+class UsageError(LauncherError):
+    """The launcher's own command line is wrong."""
+
+    status = 2
+
+
+class NotExecutable(LauncherError):
+    """The program exists but cannot be executed."""
+
+    status = 126
+
+
+class NotFound(LauncherError):
+    """The program does not exist."""
+
+    status = 127

@@ -1,0 +1,66 @@
+"""Hyperparameters as the toolkit reads them: decode each value, split the internal names off,
+render the program's arguments. Pure functions of plain data."""
+
+import json
+
+# params.SAGEMAKER_HYPERPARAMETERS of the toolkit: removed from the user's hyperparameters and not
+# reported as framework parameters.
+KNOWN_INTERNAL = (
+    "sagemaker_program",
+    "sagemaker_submit_directory",
+    "sagemaker_enable_cloudwatch_metrics",
+    "sagemaker_region",
+    "sagemaker_container_log_level",
+    "sagemaker_job_name",
+    "default_user_module_name",
+    "_tuning_objective_metric",
+    "sagemaker_s3_output",
+)
+
+
+def decode(raw):
+    """Each value ``json.loads``-ed, the raw value kept where that fails; returns (values, kept keys)."""
+    decoded = {}
+    not_json = []
+    for key, value in raw.items():
+        try:
+            value = json.loads(value)
+        except (ValueError, TypeError, RecursionError):
+            not_json.append(key)
+        decoded[key] = value
+    return decoded, not_json
+
+
+def split(decoded):
+    """(user hyperparameters, internal ones): internal means a known name or a ``sagemaker_`` prefix."""
+    user, internal = {}, {}
+    for key, value in decoded.items():
+        if key in KNOWN_INTERNAL or key.startswith("sagemaker_"):
+            internal[key] = value
+        else:
+            user[key] = value
+    return user, internal
+
+
+def to_args(hyperparameters):
+    """The toolkit's argv: code-point sorted keys, ``-k``/``--key``, every key followed by its value."""
+    args = []
+    for key in sorted(hyperparameters):
+        args.append(("--%s" % key if len(key) > 1 else "-%s" % key) if key else "")
+        args.append(_arg_value(hyperparameters[key]))
+    return args
+
+
+def _arg_value(value):
+    if isinstance(value, dict):
+        return ",".join("%s=%s" % (k, v) for k, v in sorted(value.items()))
+    return "" if value is None else str(value)
+
+
+def env_value(value):
+    """A value as an environment variable: strings raw, null empty, the rest compact sorted JSON."""
+    if isinstance(value, str):
+        return value
+    if value is None:
+        return ""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=True)

@@ -1,0 +1,51 @@
+"""Log records in the toolkit's shape, to stderr, without the cost of importing logging."""
+
+import sys
+import time
+
+DEBUG, INFO, WARNING, ERROR = 10, 20, 30, 40
+_NAMES = {DEBUG: "DEBUG", INFO: "INFO", WARNING: "WARNING", ERROR: "ERROR"}
+_LEVELS = {"DEBUG": DEBUG, "INFO": INFO, "WARNING": WARNING, "WARN": WARNING, "ERROR": ERROR,
+           "CRITICAL": 50, "FATAL": 50, "NOTSET": 0}
+
+threshold = INFO
+
+
+def set_level(value):
+    """Take the level as the toolkit does: an int, or a level name such as "DEBUG"."""
+    global threshold
+    if isinstance(value, bool):
+        return
+    if isinstance(value, int):
+        threshold = value
+    elif isinstance(value, str) and value.upper() in _LEVELS:
+        threshold = _LEVELS[value.upper()]
+
+
+def log(level, message):
+    if level < threshold:
+        return
+    now = time.time()
+    stamp = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(now))
+    line = "%s,%03d sm-train %-8s %s\n" % (stamp, int(now * 1000) % 1000, _NAMES[level], message)
+    try:
+        sys.stderr.write(line)
+        sys.stderr.flush()
+    except (OSError, ValueError):
+        pass
+
+
+def debug(message):
+    log(DEBUG, message)
+
+
+def info(message):
+    log(INFO, message)
+
+
+def warning(message):
+    log(WARNING, message)
+
+
+def error(message):
+    log(ERROR, message)

@@ -1,0 +1,82 @@
+"""The plan: the variables to set, the argv, the cwd and the steps before exec, checked so that the exec
+itself cannot fail on them."""
+
+import os
+import sys
+
+from . import environment, hyperparameters, program
+from .errors import JobError
+
+# Linux refuses (E2BIG) any single "NAME=value" or argument longer than this (MAX_ARG_STRLEN).
+_MAX_STRING = 32 * 4096
+
+
+class Plan(object):
+    def __init__(self, env, argv, cwd, install, chmod, rendered):
+        self.env = env              # what sm-train sets or changes, in order
+        self.argv = argv
+        self.cwd = cwd
+        self.install = install
+        self.chmod = chmod
+        self.rendered = rendered
+
+    def full_env(self, environ):
+        merged = dict(environ)
+        merged.update(self.env)
+        return merged
+
+
+def build(job, decoded, resources, layout, environ, command=None, args_renderer=hyperparameters.to_args):
+    rendered = environment.render(job, decoded, resources, layout, args_renderer)
+    python = sys.executable
+    if not python:
+        raise JobError("cannot tell which Python runs sm-train (sys.executable is empty)")
+    if command:
+        prog = program.explicit_program(command, layout.code, environ.get("PATH", os.defpath), python)
+    else:
+        prog = program.entry_program(rendered.entry_point, layout.code, rendered.user_args, python)
+    plan = Plan(rendered.env, prog.argv, layout.code, prog.install, prog.chmod, rendered)
+    check_exec(plan.full_env(environ), plan.argv)
+    return plan
+
+
+def check_exec(env, argv):
+    """Refuse what execve would refuse, naming the variable or argument instead of failing with E2BIG."""
+    total = 0
+    for name, value in env.items():
+        if not name or "=" in name or "\0" in name:
+            raise JobError("variable name %r cannot be set in an environment (it is empty or holds '=' or NUL)"
+                           % name)
+        if "\0" in value:
+            raise JobError("variable %s holds a NUL character, which no environment can carry" % name)
+        size = _encoded_size(name, "variable name %r" % name) + _encoded_size(value, "variable %s" % name) + 2
+        if size > _MAX_STRING:
+            raise JobError("variable %s is %d bytes; Linux passes at most %d bytes per variable"
+                           % (name, size, _MAX_STRING))
+        total += size + 8
+    for arg in argv:
+        if "\0" in arg:
+            raise JobError("argument %r holds a NUL character" % arg[:40])
+        size = _encoded_size(arg, "argument %r" % arg[:40]) + 1
+        if size > _MAX_STRING:
+            raise JobError("argument %r... is %d bytes; Linux passes at most %d bytes per argument"
+                           % (arg[:20], size, _MAX_STRING))
+        total += size + 8
+    limit = _arg_max()
+    if limit and total > limit:
+        raise JobError("the environment and arguments come to %d bytes, more than this system's limit of %d"
+                       % (total, limit))
+
+
+def _encoded_size(text, what):
+    try:
+        return len(os.fsencode(text))
+    except UnicodeEncodeError:
+        raise JobError("%s cannot be encoded for the operating system" % what)
+
+
+def _arg_max():
+    try:
+        return os.sysconf("SC_ARG_MAX")
+    except (ValueError, OSError, AttributeError):
+        return None

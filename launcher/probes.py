@@ -1,0 +1,100 @@
+"""GPUs, CPUs and Neuron cores, each probed once per start and each with a bounded wait."""
+
+import os
+
+from . import log
+
+
+class Resources(object):
+    def __init__(self, gpus, cpus, neurons, smddprun, smddpmprun):
+        self.gpus = gpus
+        self.cpus = cpus
+        self.neurons = neurons
+        self.smddprun = smddprun
+        self.smddpmprun = smddpmprun
+
+
+def probe(instance_type, path, timeout):
+    return Resources(
+        gpus=count_gpus(path, timeout),
+        cpus=os.cpu_count() or 1,
+        neurons=count_neurons(instance_type, path, timeout),
+        smddprun=which("smddprun", path) is not None,
+        smddpmprun=which("smddpmprun", path) is not None,
+    )
+
+
+def which(name, path):
+    """The first executable file called ``name`` on ``path``, as ``which`` finds it."""
+    for folder in (path or "").split(os.pathsep):
+        candidate = os.path.join(folder or ".", name)
+        if os.path.isfile(candidate) and os.access(candidate, os.X_OK):
+            return candidate
+    return None
+
+
+def count_gpus(path, timeout):
+    out = _run([which("nvidia-smi", path), "--list-gpus"], timeout)
+    if out is None:
+        log.info("No GPUs detected (normal if no gpus installed)")
+        return 0
+    return sum(1 for line in out.split("\n") if line.startswith("GPU "))
+
+
+def count_neurons(instance_type, path, timeout):
+    if "trn2.48xlarge" in instance_type:
+        return 64
+    out = _run([which("neuron-ls", path), "-j"], timeout)
+    if out is None:
+        log.info("No Neurons detected (normal if no neurons installed)")
+        return 0
+    try:
+        cores = sum(item.get("nc_count", 0) for item in _json(out))
+    except (ValueError, TypeError, AttributeError):
+        log.warning("neuron-ls -j printed something that is not its JSON device list; counting 0 Neuron cores")
+        return 0
+    log.info("Found %d neurons on this instance" % cores)
+    return cores
+
+
+def _json(text):
+    import json
+
+    return json.loads(text)
+
+
+def _run(argv, timeout):
+    """The probe's stdout, or None when it is not installed, fails, or outlasts ``timeout`` seconds."""
+    if argv[0] is None:
+        return None
+    import subprocess
+
+    name = os.path.basename(argv[0])
+    try:
+        # Its own session, so that a hung probe's children die with it and cannot hold the pipe open.
+        child = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                                 stdin=subprocess.DEVNULL, start_new_session=True)
+    except OSError as e:
+        log.warning("%s could not be started (%s); counting 0" % (name, e.strerror or e))
+        return None
+    try:
+        out, _ = child.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        _kill_group(child.pid)
+        child.stdout.close()
+        child.wait()
+        log.warning("%s did not answer within %g s; counting 0 (set SM_TRAIN_PROBE_TIMEOUT to wait longer)"
+                    % (name, timeout))
+        return None
+    if child.returncode != 0:
+        return None
+    return out.decode("utf-8", "replace")
+
+
+def _kill_group(pid):
+    import signal
+
+    try:
+        os.killpg(pid, signal.SIGKILL)
+    except OSError:
+        pass

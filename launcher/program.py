@@ -1,0 +1,115 @@
+"""Which program runs and with which argv: the toolkit's entry-point rules, or an explicit command."""
+
+import os
+import re
+
+from .errors import JobError, NotExecutable, NotFound
+from .probes import which
+
+# process.validate_entry_point of sagemaker-training 5.1.4, with its messages.
+_SAFE_ENTRY_POINT = re.compile(r"^[A-Za-z0-9._][A-Za-z0-9._+-]*(/[A-Za-z0-9._+-]+)*$")
+_SAFE_CHARACTER = re.compile(r"[A-Za-z0-9._+/-]")
+_EMPTY = ("The training entry point name is empty. Set the 'sagemaker_program' hyperparameter (or "
+          "ContainerEntrypoint) to the name of the script to run, relative to your source directory -- for "
+          "example 'train.py' or 'train.sh'.")
+
+
+class Program(object):
+    """The command to exec, the install commands to run before it, and a file that needs its x bits."""
+
+    def __init__(self, argv, install=(), chmod=None):
+        self.argv = argv
+        self.install = list(install)
+        self.chmod = chmod
+
+
+def validate_name(name):
+    if not name:
+        raise JobError(_EMPTY)
+    if not isinstance(name, str):
+        raise JobError("The training entry point must be a name, not %r." % (name,))
+    if not _SAFE_ENTRY_POINT.match(name):
+        bad = sorted({c for c in name if not _SAFE_CHARACTER.match(c)})
+        if bad:
+            detail = "the character(s) %s" % ", ".join(repr(c) for c in bad)
+        elif name.startswith("-"):
+            detail = "a leading '-', which is read as a command-line option"
+        elif name.startswith("/"):
+            detail = "a leading '/', which makes it an absolute path"
+        else:
+            detail = "an unsupported character at the start of the name"
+        raise JobError(
+            "The training entry point %r cannot be used because it contains %s. Rename the script so its "
+            "name contains only letters, digits, '.', '_', '+', '-' and '/', and does not start with '-' or "
+            "'/', then set the 'sagemaker_program' hyperparameter (or ContainerEntrypoint) to the new name -- "
+            "for example 'train.py' or 'bin/train.sh'." % (name, detail))
+    if any(segment in (".", "..") for segment in name.split("/")):
+        raise JobError(
+            "The training entry point %r cannot be used because it contains '.' or '..' path segments. The "
+            "entry point must be a path inside your source directory. Set the 'sagemaker_program' "
+            "hyperparameter (or ContainerEntrypoint) to a path relative to that directory -- for example "
+            "'train.py' or 'bin/train.sh'." % name)
+
+
+def check_code_dir(code_dir):
+    if not os.path.isdir(code_dir):
+        raise JobError("code directory %s does not exist: put the training code there" % code_dir)
+
+
+def entry_program(name, code_dir, args, python):
+    """The toolkit's command for entry point ``name``: a .sh, a package (setup.py), a .py, or a command."""
+    validate_name(name)
+    check_code_dir(code_dir)
+    files = os.listdir(code_dir)
+    requirements = ["-r", "requirements.txt"] if "requirements.txt" in files else []
+    if not name.endswith(".sh") and "setup.py" in files:
+        module = re.sub(r"\.py$", "", name)
+        install = [[python, "-m", "pip", "install", "."] + requirements]
+        return Program([python, "-m", module] + args, install)
+    path = _inside(code_dir, name)
+    if name.endswith(".py"):
+        install = [[python, "-m", "pip", "install"] + requirements] if requirements else []
+        return Program([python, "--", name] + args, install)
+    import shlex
+
+    line = "./%s %s" % (shlex.quote(name), " ".join(shlex.quote(a) for a in args))
+    return Program(["/bin/sh", "-c", line], chmod=None if os.access(path, os.X_OK) else path)
+
+
+def _inside(code_dir, name):
+    """The entry point's real path, which must exist inside the code dir and be a file."""
+    top = os.path.realpath(code_dir)
+    target = os.path.realpath(os.path.join(top, name))
+    if os.path.commonpath([top, target]) != top:
+        raise JobError(
+            "The training entry point %r resolves to a location outside your source directory. Set the "
+            "'sagemaker_program' hyperparameter (or ContainerEntrypoint) to a path inside that directory -- for "
+            "example 'train.py' or 'bin/train.sh'." % name)
+    if not os.path.exists(target):
+        raise NotFound("training entry point %r not found: %s does not exist" % (name, os.path.join(code_dir, name)))
+    if os.path.isdir(target):
+        raise NotExecutable("training entry point %r is a directory: %s" % (name, os.path.join(code_dir, name)))
+    return target
+
+
+def explicit_program(argv, code_dir, path, python):
+    """``-- PROGRAM ARGS``: run as given, found on PATH (or relative to the code dir when it has a '/')."""
+    check_code_dir(code_dir)
+    name = argv[0]
+    if "/" in name:
+        found = os.path.join(code_dir, name)
+        if not os.path.exists(found):
+            raise NotFound("command %r not found: %s does not exist" % (name, found))
+    else:
+        found = which(name, path)
+        if found is None:
+            candidates = [os.path.join(d or ".", name) for d in (path or "").split(os.pathsep)]
+            if any(os.path.isfile(c) for c in candidates):
+                raise NotExecutable("command %r is on PATH but not executable" % name)
+            raise NotFound("command %r not found on PATH" % name)
+    if os.path.isdir(found) or not os.access(found, os.X_OK):
+        raise NotExecutable("command %r is not executable: %s" % (name, found))
+    install = []
+    if os.path.isfile(os.path.join(code_dir, "requirements.txt")):
+        install = [[python, "-m", "pip", "install", "-r", "requirements.txt"]]
+    return Program(list(argv), install)

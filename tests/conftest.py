@@ -1,0 +1,59 @@
+"""Shared fixtures: the pyz built once per session, job trees made in tmp_path, the pyz run as a user runs it."""
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, ROOT)
+
+import build_pyz  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def pyz(tmp_path_factory):
+    return build_pyz.build(str(tmp_path_factory.mktemp("dist") / "sm-train.pyz"))
+
+
+def make_tree(root, hyperparameters=None, inputdataconfig=None, resourceconfig=None, code=None):
+    """An /opt/ml-shaped tree; a config given as str is written verbatim, None leaves the file out."""
+    config = os.path.join(str(root), "input", "config")
+    os.makedirs(config, exist_ok=True)
+    for name, value in (("hyperparameters.json", hyperparameters), ("inputdataconfig.json", inputdataconfig),
+                        ("resourceconfig.json", resourceconfig)):
+        if value is None:
+            continue
+        data = value if isinstance(value, (str, bytes)) else json.dumps(value)
+        with open(os.path.join(config, name), "wb") as f:
+            f.write(data.encode() if isinstance(data, str) else data)
+    for name, body in (code or {}).items():
+        path = os.path.join(str(root), "code", name)
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with open(path, "w") as f:
+            f.write(body)
+        if body.startswith("#!"):
+            os.chmod(path, 0o755)
+    os.makedirs(os.path.join(str(root), "code"), exist_ok=True)
+    return str(root)
+
+
+def clean_env(**extra):
+    """A small environment for the launcher, free of this machine's SageMaker-looking variables."""
+    env = {k: v for k, v in os.environ.items() if k in ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR")}
+    env["PATH"] = os.environ.get("PATH", os.defpath)
+    env.update(extra)
+    return env
+
+
+def run_pyz(pyz, *args, env=None, timeout=60, python=None):
+    return subprocess.run([python or sys.executable, pyz] + list(args), env=env if env is not None else clean_env(),
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=timeout)
+
+
+def print_env(pyz, root, *args, env=None):
+    """--print-env --format json against ``root``: (status, parsed document, stderr text)."""
+    result = run_pyz(pyz, "--root", root, "--print-env", "--format", "json", *args, env=env)
+    return result.returncode, json.loads(result.stdout.decode()), result.stderr.decode()
