@@ -1,0 +1,91 @@
+"""Golden parity: for every case recorded from sagemaker-training 5.1.4 (tests/record_golden.py), the
+pyz's --print-env gives the same variables, argv, cwd and install steps, or the same error.
+
+Machine-dependent values are normalised here and only here:
+- the base dir becomes <base>, the interpreter path <python>;
+- SM_NUM_CPUS and num_cpus in SM_TRAINING_ENV become <cpus> (the recording machine's CPU count);
+- PYTHONPATH is a deliberate difference (SPEC 2.2): the toolkit exports its own sys.path after the code
+  dir; sm-train exports the code dir followed by the PYTHONPATH it was given;
+- PYTHONUNBUFFERED=1 is a deliberate addition for Python programs (README, "PID 1 and signals").
+"""
+
+import glob
+import json
+import os
+import re
+import sys
+
+import pytest
+from conftest import clean_env, print_env, run_pyz
+from record_golden import materialize
+
+CASES = sorted(glob.glob(os.path.join(os.path.dirname(os.path.abspath(__file__)), "golden", "*.json")))
+
+
+def load(path):
+    with open(path, encoding="utf-8") as f:
+        return json.load(f)
+
+
+def normalise(env, base, python):
+    out = {}
+    for name, value in env.items():
+        value = value.replace(base, "<base>").replace(python, "<python>")
+        if name == "SM_NUM_CPUS":
+            value = "<cpus>"
+        elif name == "SM_TRAINING_ENV":
+            value = re.sub(r'"num_cpus":\d+', '"num_cpus":"<cpus>"', value)
+        out[name] = value
+    return out
+
+
+def case_env(spec, tmp_path):
+    base = str(tmp_path / "opt" / "ml")
+    bin_dir = str(tmp_path / "bin")
+    materialize(spec, base, bin_dir)
+    env = clean_env(PATH=bin_dir + ":/usr/bin:/bin", HOME=str(tmp_path), LANG="C.UTF-8", SAGEMAKER_BASE_DIR=base)
+    env.update(spec["env"])
+    return base, env
+
+
+@pytest.mark.parametrize("path", CASES, ids=[os.path.basename(p)[:-5] for p in CASES])
+def test_matches_toolkit(pyz, tmp_path, path):
+    golden = load(path)
+    expected = golden["expected"]
+    base, env = case_env(golden["input"], tmp_path)
+    status, doc, stderr = print_env(pyz, base, env=env)
+    assert "Traceback" not in stderr
+
+    if expected["status"] != 0:
+        assert status == expected["status"]
+        assert doc["error"]
+        if not expected["failure"].startswith("Framework Error"):
+            assert doc["error"] == expected["failure"]  # 5.1.4's own messages for entry-point names
+        return
+
+    assert status == 0, doc["error"]
+    ours = normalise(doc["env"], base, sys.executable)
+    theirs = normalise(expected["env"], "<base>", "<python>")
+    code_dir = os.path.join(base, "code")
+    assert ours.pop("PYTHONPATH") == "<base>/code" + (":" + env["PYTHONPATH"] if "PYTHONPATH" in env else "")
+    assert theirs.pop("PYTHONPATH").startswith("<base>/code:")
+    if ours.get("PYTHONUNBUFFERED") == "1":
+        del ours["PYTHONUNBUFFERED"]
+    assert sorted(ours) == sorted(theirs)
+    for name in theirs:
+        assert ours[name] == theirs[name], name
+    assert [a.replace(sys.executable, "<python>") for a in doc["argv"]] == expected["argv"]
+    assert doc["cwd"] == code_dir
+
+    shell = run_pyz(pyz, "--root", base, "--print-env", env=env).stdout.decode()
+    before = [json.loads(line[len("# before: "):]) for line in shell.splitlines() if line.startswith("# before: ")]
+    assert [[a.replace(sys.executable, "<python>") for a in step] for step in before] == expected["install"]
+
+
+def test_enough_cases_cover_the_issue():
+    names = {os.path.basename(p)[:-5] for p in CASES}
+    assert len(names) >= 15
+    for required in ("minimal", "sdk_values", "odd_names", "value_types", "not_json", "internal_names",
+                     "odd_channels", "three_hosts", "hetero_outside", "gpus4", "shell_entry", "subfolder_py",
+                     "setup_py_package", "error_no_program", "error_equals_in_name", "error_dotdot"):
+        assert required in names
