@@ -33,8 +33,9 @@ class Options(object):
         self.version = False
 
 
-def parse(argv, environ):
-    opts = Options()
+def parse(argv, environ, opts):
+    """Fill ``opts`` from argv; on a UsageError ``opts`` keeps what was parsed, so the error is reported
+    in the requested --format and the failure file lands under the requested --root."""
     if argv and argv[0] == "train":  # SageMaker starts images as `docker run IMAGE train`
         argv = argv[1:]
     i = 0
@@ -55,6 +56,8 @@ def parse(argv, environ):
                     raise UsageError("option %s needs a value" % name)
                 i += 1
                 value = argv[i]
+            if name == "--format" and value not in ("shell", "json"):
+                raise UsageError("--format must be shell or json, not %r" % value)
             setattr(opts, name[2:].replace("-", "_"), value)
         elif arg == "--print-env":
             opts.print_env = True
@@ -65,8 +68,6 @@ def parse(argv, environ):
         else:
             raise UsageError("unknown option %r (see --help)" % arg)
         i += 1
-    if opts.format not in ("shell", "json"):
-        raise UsageError("--format must be shell or json, not %r" % opts.format)
     timeout = opts.probe_timeout if opts.probe_timeout is not None else environ.get("SM_TRAIN_PROBE_TIMEOUT", "10")
     try:
         opts.probe_timeout = float(timeout)
@@ -74,26 +75,24 @@ def parse(argv, environ):
         opts.probe_timeout = -1.0
     if not opts.probe_timeout > 0:
         raise UsageError("probe timeout must be a positive number of seconds, not %r" % timeout)
-    return opts
 
 
 def main(argv=None, environ=None):
     argv = sys.argv[1:] if argv is None else argv
     environ = os.environ if environ is None else environ
-    layout = Layout(environ.get("SAGEMAKER_BASE_DIR") or "/opt/ml")
-    dry = "--print-env" in argv
+    opts = Options()
+    opts.print_env = "--print-env" in argv[:argv.index("--")] if "--" in argv else "--print-env" in argv
     try:
-        opts = parse(argv, environ)
+        parse(argv, environ, opts)
     except LauncherError as e:
-        return fail(e, layout, dry, "json" if "--format=json" in argv else "shell")
+        return fail(e, layout_for(opts, environ), opts.print_env, opts.format)
     if opts.help:
         sys.stdout.write(USAGE)
         return 0
     if opts.version:
         sys.stdout.write("sm-train %s\n" % __version__)
         return 0
-    if opts.root:
-        layout = Layout(os.path.abspath(opts.root))
+    layout = layout_for(opts, environ)
     try:
         plan, masked = make_plan(opts, layout, environ)
     except LauncherError as e:
@@ -113,6 +112,10 @@ def main(argv=None, environ=None):
     except LauncherError as e:
         return fail(e, layout, False, opts.format)
     return 1  # execute() only returns by raising
+
+
+def layout_for(opts, environ):
+    return Layout(os.path.abspath(opts.root) if opts.root else environ.get("SAGEMAKER_BASE_DIR") or "/opt/ml")
 
 
 def make_plan(opts, layout, environ):

@@ -1,0 +1,185 @@
+"""Broken trees, variables and command lines: the documented status, one ERROR line naming the cause, no
+traceback, the failure file written in a real run and never in a dry run, a user's failure file kept, and
+nothing else in the tree changed."""
+
+import hashlib
+import json
+import os
+
+import pytest
+from conftest import clean_env, make_tree, run_pyz
+
+PROGRAM = {"sagemaker_program": '"train.py"'}
+TRAIN = {"train.py": "print('ran')\n"}
+RC = {"current_host": "algo-1", "hosts": ["algo-1"]}
+
+
+def tree(hps=None, idc=None, rc=None, code=None):
+    def build(root):
+        make_tree(root, PROGRAM if hps is None else hps, {} if idc is None else idc, RC if rc is None else rc,
+                  TRAIN if code is None else code)
+        os.makedirs(os.path.join(root, "output"))  # as SageMaker provides it, so the failure file has a home
+    return build
+
+
+def replace_config(name, how):
+    def build(root):
+        tree()(root)
+        path = os.path.join(root, "input", "config", name)
+        os.remove(path)
+        how(path)
+    return build
+
+
+def drop_code_dir(root):
+    tree()(root)
+    os.remove(os.path.join(root, "code", "train.py"))
+    os.rmdir(os.path.join(root, "code"))
+
+
+def escaping_symlink(root):
+    tree(code={})(root)
+    outside = os.path.join(root, "outside.py")
+    with open(outside, "w") as f:
+        f.write("print('escaped')\n")
+    os.symlink(outside, os.path.join(root, "code", "train.py"))
+
+
+def data_file(root):
+    tree(code={"train.py": "print()\n", "data.txt": "not a program\n"})(root)
+
+
+def ten_megabytes(path):
+    with open(path, "w") as f:
+        f.write('{"sagemaker_program": "\\"train.py\\"", "pad": "%s"}' % ("x" * 10 * 1024 * 1024))
+
+
+# (id, tree builder, extra args, extra env, status, words the error line must contain)
+CASES = [
+    ("truncated_json", tree(hps='{"sagemaker_program": "\\"train.py\\""'), [], {}, 1,
+     ["hyperparameters.json", "malformed JSON", "line 1"]),
+    ("hps_not_object", tree(hps="[1, 2]"), [], {}, 1, ["hyperparameters.json", "JSON object", "a list"]),
+    ("idc_not_object", tree(idc='"training"'), [], {}, 1, ["inputdataconfig.json", "JSON object"]),
+    ("hosts_not_list", tree(rc={"current_host": "algo-1", "hosts": "algo-1"}), [], {}, 1,
+     ["resourceconfig.json", "'hosts'"]),
+    ("hosts_not_strings", tree(rc={"current_host": "algo-1", "hosts": ["algo-1", 2]}), [], {}, 1,
+     ["resourceconfig.json", "'hosts'"]),
+    ("current_host_not_in_hosts", tree(rc={"current_host": "algo-9", "hosts": ["algo-1"]}), [], {}, 1,
+     ["resourceconfig.json", "algo-9", "not among hosts"]),
+    ("current_host_missing", tree(rc={"hosts": ["algo-1"]}), [], {}, 1, ["resourceconfig.json", "current_host"]),
+    ("instance_groups_not_list", tree(rc=dict(RC, instance_groups={"a": 1})), [], {}, 1,
+     ["resourceconfig.json", "instance_groups"]),
+    ("group_without_name", tree(rc=dict(RC, instance_groups=[{"hosts": ["algo-1"]}])), [], {}, 1,
+     ["instance_groups[0]", "instance_group_name"]),
+    ("non_utf8", replace_config("hyperparameters.json", lambda p: open(p, "wb").write(b'{"a": "\xff\xfe"}')),
+     [], {}, 1, ["hyperparameters.json", "UTF-8"]),
+    ("directory_for_file", replace_config("resourceconfig.json", os.mkdir), [], {}, 1,
+     ["resourceconfig.json", "directory"]),
+    ("unreadable_symlink_loop", replace_config("inputdataconfig.json", lambda p: os.symlink(p, p)), [], {}, 1,
+     ["inputdataconfig.json", "cannot be read"]),
+    ("broken_symlink", replace_config("inputdataconfig.json", lambda p: os.symlink(p + ".gone", p)), [], {}, 1,
+     ["inputdataconfig.json", "broken symbolic link"]),
+    ("nul_in_value", tree(hps=dict(PROGRAM, x='"a\\u0000b"')), [], {}, 1, ["SM_HP_X", "NUL"]),
+    ("lone_surrogate", tree(hps=dict(PROGRAM, x='"\\ud800"')), [], {}, 1, ["SM_HP_X", "encoded"]),
+    ("equals_in_name", tree(hps=dict(PROGRAM, **{"a=b": "1"})), [], {}, 1, ["SM_HP_A=B", "'='"]),
+    ("ten_megabyte_file", replace_config("hyperparameters.json", ten_megabytes), [], {}, 1,
+     ["hyperparameters.json", "limit"]),
+    ("value_too_long_for_exec", tree(hps=dict(PROGRAM, big='"%s"' % ("v" * 200000))), [], {}, 1,
+     ["SM_HPS", "131072 bytes"]),
+    ("deep_json", tree(hps='{"a": %s1%s}' % ("[" * 100000, "]" * 100000)), [], {}, 1, ["hyperparameters.json"]),
+    ("program_not_string", tree(hps={"sagemaker_program": "3"}), [], {}, 1, ["entry point", "3"]),
+    ("no_program", tree(hps={"lr": "0.1"}), [], {}, 1, ["entry point name is empty"]),
+    ("bad_program_name", tree(hps={"sagemaker_program": '"../t.py"'}), [], {}, 1, ["'../t.py'", "'..'"]),
+    ("dist_groups_not_list", tree(hps=dict(PROGRAM, sagemaker_distribution_instance_groups='"gpu"')), [], {}, 1,
+     ["sagemaker_distribution_instance_groups"]),
+    ("no_code_dir", drop_code_dir, [], {}, 1, ["code directory", "does not exist"]),
+    ("program_not_found", tree(code={"other.py": "\n"}), [], {}, 127, ["train.py", "not found"]),
+    ("program_is_directory", tree(code={"train.py/x": "\n"}), [], {}, 126, ["train.py", "directory"]),
+    ("escape_through_symlink", escaping_symlink, [], {}, 1, ["outside your source directory"]),
+    ("command_not_found", tree(), ["--", "no-such-command-xyz"], {}, 127, ["no-such-command-xyz", "not found"]),
+    ("command_not_executable", data_file, ["--", "./data.txt"], {}, 126, ["data.txt", "not executable"]),
+    ("unknown_option", tree(), ["--frobnicate"], {}, 2, ["--frobnicate"]),
+    ("bad_format", tree(), ["--format", "yaml"], {}, 2, ["yaml"]),
+    ("bad_probe_timeout", tree(), [], {"SM_TRAIN_PROBE_TIMEOUT": "soon"}, 2, ["soon"]),
+    ("empty_command", tree(), ["--"], {}, 2, ["'--'"]),
+]
+
+
+def snapshot(root):
+    """Every path under root with its type and content hash, except the failure file."""
+    seen = {}
+    for folder, dirs, files in os.walk(root):
+        for name in dirs + files:
+            path = os.path.join(folder, name)
+            rel = os.path.relpath(path, root)
+            if rel == os.path.join("output", "failure"):
+                continue
+            if os.path.islink(path):
+                seen[rel] = "link:" + os.readlink(path)
+            elif os.path.isfile(path):
+                with open(path, "rb") as f:
+                    seen[rel] = hashlib.sha256(f.read()).hexdigest() + oct(os.stat(path).st_mode)
+            else:
+                seen[rel] = "dir"
+    return seen
+
+
+def error_lines(stderr):
+    return [line for line in stderr.splitlines() if " ERROR " in line]
+
+
+@pytest.mark.parametrize("build,args,extra,status,words", [c[1:] for c in CASES], ids=[c[0] for c in CASES])
+def test_bad_input(pyz, tmp_path, build, args, extra, status, words):
+    root = str(tmp_path / "ml")
+    build(root)
+    env = clean_env(**extra)
+    before = snapshot(root)
+    failure = os.path.join(root, "output", "failure")
+
+    # A dry run: same status and error, reported in the JSON, and nothing written.
+    dry = run_pyz(pyz, "--root", root, "--print-env", "--format", "json", *args, env=env)
+    assert dry.returncode == status
+    out = dry.stdout.decode()
+    assert json.loads(out)["error"] if out.startswith("{") else out.startswith("# error: ")
+    assert not os.path.exists(failure)
+
+    # A real run: one ERROR line naming the cause, no traceback, the failure file holds the cause.
+    real = run_pyz(pyz, "--root", root, *args, env=env)
+    stderr = real.stderr.decode()
+    assert real.returncode == status, stderr
+    assert "Traceback" not in stderr
+    lines = error_lines(stderr)
+    assert len(lines) == 1, stderr
+    for word in words:
+        assert word in lines[0]
+    with open(failure, encoding="utf-8") as f:
+        text = f.read()
+    assert 0 < len(text) <= 1024
+    assert lines[0].endswith(text[:200]) or text in lines[0]
+    assert snapshot(root) == before
+
+    # The program's (or the user's) own failure file is never overwritten.
+    with open(failure, "w") as f:
+        f.write("USER REASON")
+    again = run_pyz(pyz, "--root", root, *args, env=env)
+    assert again.returncode == status
+    with open(failure) as f:
+        assert f.read() == "USER REASON"
+
+
+def test_at_least_twenty_cases():
+    assert len(CASES) >= 20
+
+
+def test_hung_gpu_probe_costs_a_warning_not_the_job(pyz, tmp_path):
+    root = make_tree(tmp_path / "ml", PROGRAM, {}, RC, TRAIN)
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    fake = bin_dir / "nvidia-smi"
+    fake.write_text("#!/bin/sh\necho 'GPU 0: hung'\nsleep 300\n")
+    fake.chmod(0o755)
+    env = clean_env(PATH="%s:%s" % (bin_dir, os.environ["PATH"]), SM_TRAIN_PROBE_TIMEOUT="1")
+    result = run_pyz(pyz, "--root", root, "--print-env", "--format", "json", env=env, timeout=30)
+    assert result.returncode == 0
+    assert json.loads(result.stdout.decode())["env"]["SM_NUM_GPUS"] == "0"
+    assert "nvidia-smi did not answer within 1 s" in result.stderr.decode()
