@@ -1,10 +1,9 @@
 """Read and validate the job: the three JSON files under input/config and the variables read from the
 environment. Nothing is created or changed; an absent file means its empty default."""
 
-import json
 import os
 
-from . import log
+from . import jsonc, log
 from .errors import JobError
 
 HYPERPARAMETERS = "hyperparameters.json"
@@ -47,7 +46,7 @@ def _read_object(layout, name, default):
     except FileNotFoundError:
         if os.path.lexists(path):
             raise JobError("%s: a broken symbolic link" % path)
-        log.warning("%s not found; using %s" % (path, json.dumps(default)))
+        log.warning("%s not found; using %s" % (path, jsonc.dumps(default)))
         return dict(default)
     except IsADirectoryError:
         raise JobError("%s: is a directory, not a file" % path)
@@ -61,7 +60,7 @@ def _read_object(layout, name, default):
     except UnicodeDecodeError as e:
         raise JobError("%s: not valid UTF-8 (byte 0x%02x at offset %d)" % (path, data[e.start], e.start))
     try:
-        value = json.loads(text)
+        value = jsonc.loads(text)
     except ValueError as e:
         raise JobError("%s: malformed JSON: %s" % (path, e))
     except RecursionError:
@@ -83,7 +82,7 @@ def _check_resource_config(path, rc):
             raise JobError("%s: '%s' must be a string, not %s" % (path, key, _short(rc[key])))
     if rc["current_host"] not in hosts:
         raise JobError("%s: current_host %s is not among hosts %s"
-                       % (path, json.dumps(rc["current_host"]), _short(hosts)))
+                       % (path, jsonc.quote(rc["current_host"]), _short(hosts)))
     groups = rc.get("instance_groups", [])
     if not isinstance(groups, list):
         raise JobError("%s: 'instance_groups' must be a list, not %s" % (path, _short(groups)))
@@ -131,5 +130,5 @@ def _kind(value):
 
 
 def _short(value):
-    text = json.dumps(value)
+    text = jsonc.dumps(value, sort_keys=False)
     return text if len(text) <= 80 else text[:77] + "..."

@@ -1,8 +1,7 @@
 """(Job, Resources, Layout) -> the variables the toolkit sets, in its order and encodings. Pure."""
 
-import json
-
 from . import hyperparameters as hp
+from . import jsonc
 from .errors import JobError
 
 # Framework parameters that put the current instance group into the distribution groups.
@@ -43,7 +42,7 @@ def render(job, decoded, resources, layout, args_renderer=hp.to_args):
         dist_groups = [current_group] if any(framework.get(k, False) for k in _DISTRIBUTION_SWITCHES) else []
     if not isinstance(dist_groups, list) or not all(isinstance(g, str) for g in dist_groups):
         raise JobError("hyperparameter sagemaker_distribution_instance_groups must be a list of group "
-                       "names, not %s" % json.dumps(dist_groups))
+                       "names, not %s" % jsonc.dumps(dist_groups))
     if groups:
         dist_hosts = [h for g in groups if g["instance_group_name"] in dist_groups for h in g["hosts"]]
     else:
@@ -162,4 +161,4 @@ def _group_hosts(groups, name):
 
 def training_env_text(training_env):
     """The "Training Env" block of the start record: top-level keys sorted, 4-space indent."""
-    return json.dumps(training_env, indent=4)
+    return jsonc.pretty(training_env)

@@ -1,7 +1,7 @@
 """Hyperparameters as the toolkit reads them: decode each value, split the internal names off,
 render the program's arguments. Pure functions of plain data."""
 
-import json
+from . import jsonc
 
 # params.SAGEMAKER_HYPERPARAMETERS of the toolkit: removed from the user's hyperparameters and not
 # reported as framework parameters.
@@ -24,7 +24,7 @@ def decode(raw):
     not_json = []
     for key, value in raw.items():
         try:
-            value = json.loads(value)
+            value = jsonc.loads(value)
         except (ValueError, TypeError, RecursionError):
             not_json.append(key)
         decoded[key] = value
@@ -57,10 +57,26 @@ def _arg_value(value):
     return "" if value is None else str(value)
 
 
+def to_json_args(hyperparameters):
+    """``--hp-style json`` (toolkit issues #117, #128): keys as to_args; strings raw, numbers str(); lists,
+    dicts, booleans and null as compact JSON in their given order, so ``type=json.loads`` reads them back."""
+    return to_args({key: _json_arg_value(value) for key, value in hyperparameters.items()})
+
+
+def _json_arg_value(value):
+    if isinstance(value, (bool, list, dict)) or value is None:
+        return jsonc.dumps(value, sort_keys=False, ensure_ascii=False)
+    return value
+
+
+# --hp-style NAME -> the args_renderer that plan.build takes
+STYLES = {"toolkit": to_args, "json": to_json_args}
+
+
 def env_value(value):
     """A value as an environment variable: strings raw, null empty, the rest compact sorted JSON."""
     if isinstance(value, str):
         return value
     if value is None:
         return ""
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
+    return jsonc.dumps(value)

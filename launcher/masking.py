@@ -1,17 +1,32 @@
 """Hide the values of secret-looking hyperparameters in what sm-train logs."""
 
-import re
-
 MASK = "********"
-_WORD = re.compile(r"[A-Z]?[a-z0-9]+|[A-Z]+(?![a-z])")
 _SECRET_WORDS = {"password", "passwd", "secret", "token", "credential", "credentials", "apikey", "accesskey"}
+
+
+def words(name):
+    """``wandbApiKey`` -> wandb, api, key; ``AWS_SECRET_ACCESS_KEY`` -> aws, secret, access, key."""
+    found, word = [], ""
+    for i, c in enumerate(name):
+        if not c.isalnum():
+            found.append(word)
+            word = ""
+            continue
+        follows_lower = word and (word[-1].islower() or word[-1].isdigit())
+        ends_acronym = word and word[-1].isupper() and i + 1 < len(name) and name[i + 1].islower()
+        if c.isupper() and (follows_lower or ends_acronym):
+            found.append(word)
+            word = ""
+        word += c
+    found.append(word)
+    return [w.lower() for w in found if w]
 
 
 def is_secret(name):
     """Whole words only, so ``hf_token`` and ``apiKey`` are secret but ``max_tokens`` is not."""
-    words = [w.lower() for w in _WORD.findall(name)]
-    pairs = {a + b for a, b in zip(words, words[1:])}
-    return bool(_SECRET_WORDS.intersection(words) or _SECRET_WORDS.intersection(pairs))
+    parts = words(name)
+    pairs = {a + b for a, b in zip(parts, parts[1:])}
+    return bool(_SECRET_WORDS.intersection(parts) or _SECRET_WORDS.intersection(pairs))
 
 
 def mask(decoded):

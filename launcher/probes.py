@@ -2,7 +2,7 @@
 
 import os
 
-from . import log
+from . import jsonc, log
 
 
 class Resources(object):
@@ -49,18 +49,12 @@ def count_neurons(instance_type, path, timeout):
         log.info("No Neurons detected (normal if no neurons installed)")
         return 0
     try:
-        cores = sum(item.get("nc_count", 0) for item in _json(out))
+        cores = sum(item.get("nc_count", 0) for item in jsonc.loads(out))
     except (ValueError, TypeError, AttributeError):
         log.warning("neuron-ls -j printed something that is not its JSON device list; counting 0 Neuron cores")
         return 0
     log.info("Found %d neurons on this instance" % cores)
     return cores
-
-
-def _json(text):
-    import json
-
-    return json.loads(text)
 
 
 def _run(argv, timeout):

@@ -1,0 +1,162 @@
+"""Unit tests of the pure stages: JSON through _json, hyperparameter rendering, entry-point names,
+masking, the region lookup."""
+
+import glob
+import json
+import os
+import random
+import re
+import subprocess
+
+import pytest
+from conftest import ROOT
+
+from launcher import config, hyperparameters, jsonc, masking, program
+from launcher.errors import JobError
+
+VALUES = ["x", "é", "\u2028\x00\"\\", 1, -0.0, 1e400, -1e400, float("nan"), 1.5, 1e16, 1e-7, 12345678901234567890,
+          True, False, None, [], {}, {"b": 1, "a": [True, None, "x y", "é"]}, [1, [2, [3]]], {"z": {"y": {}}}]
+TEXTS = ["1", " 7 ", "NaN", "-Infinity", "1e400", '"a"', '[1, "a", {"b": null}]', "01", 'abc"', "", '{"a":1} x',
+         "\ufeff1", "1.0000000000000001", '"\\ud800"', "+1", "0x10", "[1,", "{\"a\" 1}", "tru", "  "]
+
+
+
+def literal(value):
+    """Python source for value; nan and the infinities have no literal."""
+    if isinstance(value, float) and (value != value or value in (float("inf"), float("-inf"))):
+        return "float(%r)" % repr(value)
+    return repr(value)
+
+
+PARITY_SCRIPT = r"""
+import json, sys
+sys.path.insert(0, sys.argv[1])
+from launcher import jsonc
+values = [%s]
+texts = %r
+for v in values:
+    assert jsonc.dumps(v) == json.dumps(v, sort_keys=True, separators=(",", ":"), ensure_ascii=True), v
+    assert jsonc.dumps(v, False, False) == json.dumps(v, separators=(",", ":"), ensure_ascii=False), v
+    d = {"k": v, "a": [v, {"q": v}]}
+    assert jsonc.pretty(d) == json.dumps(d, indent=4), v
+for t in texts:
+    def run(f):
+        try:
+            return ("ok", repr(f(t)))
+        except Exception as e:
+            return ("err", type(e).__name__, str(e))
+    assert run(json.loads) == run(jsonc.loads), t
+print("ok")
+""" % (", ".join(literal(v) for v in VALUES), TEXTS)
+
+
+def outcome(func, text):
+    try:
+        return "ok", repr(func(text))
+    except Exception as e:  # noqa: BLE001 - comparing whatever each raises
+        return "err", type(e).__name__, str(e)
+
+
+@pytest.mark.parametrize("value", VALUES, ids=range(len(VALUES)))
+def test_jsonc_encodes_as_json(value):
+    assert jsonc.dumps(value) == json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
+    doc = {"k": value, "a": [value, {"q": value}]}
+    assert jsonc.pretty(doc) == json.dumps(doc, indent=4)
+    assert jsonc.pretty(doc, 2) == json.dumps(doc, indent=2)
+
+
+@pytest.mark.parametrize("text", TEXTS)
+def test_jsonc_decodes_as_json(text):
+    assert outcome(jsonc.loads, text) == outcome(json.loads, text)
+
+
+def test_jsonc_type_error_for_non_strings():
+    for value in (3, None, [1]):
+        with pytest.raises(TypeError):
+            jsonc.loads(value)
+
+
+@pytest.mark.parametrize("python", sorted(glob.glob("/root/.pyenv/versions/3.*/bin/python3")))
+def test_jsonc_matches_json_on_every_python_here(python):
+    result = subprocess.run([python, "-c", PARITY_SCRIPT, ROOT], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    if b"SyntaxError" in result.stderr and b"3.6" in python.encode():
+        pytest.skip("older than 3.7")
+    assert result.returncode == 0, result.stderr.decode()
+
+
+def test_args_as_the_toolkits_unit_tests_expect():
+    # sagemaker-training test/unit/test_mapping.py::test_to_cmd_args (bytes values aside: JSON has none)
+    assert hyperparameters.to_args({"U": "1", "b": "2", "T": "", "": "42"}) == ["", "42", "-T", "", "-U", "1",
+                                                                               "-b", "2"]
+    assert hyperparameters.to_args({"nested": ["1", ["2", "3", [["6"]]]]}) == ["--nested",
+                                                                              "['1', ['2', '3', [['6']]]]"]
+    assert hyperparameters.to_args({"truthy": True, "falsy": False}) == ["--falsy", "False", "--truthy", "True"]
+    assert hyperparameters.to_args({"d": {"z": {"a": 1}, "b": None}}) == ["-d", "b=None,z={'a': 1}"]
+
+
+def test_split_is_case_sensitive_and_knows_the_nine_names():
+    user, internal = hyperparameters.split({"sagemaker_x": 1, "SageMaker_Upper": 2, "_tuning_objective_metric": 3,
+                                            "lr": 4})
+    assert user == {"SageMaker_Upper": 2, "lr": 4}
+    assert internal == {"sagemaker_x": 1, "_tuning_objective_metric": 3}
+
+
+def test_entry_point_check_equals_the_toolkits_pattern():
+    pattern = re.compile(r"^[A-Za-z0-9._][A-Za-z0-9._+-]*(/[A-Za-z0-9._+-]+)*$")
+    rng = random.Random(7)
+    for _ in range(50000):
+        name = "".join(rng.choice("aZ9._+-/ \n\té$") for _ in range(rng.randint(0, 6)))
+        assert bool(pattern.match(name)) == program._safe(name), repr(name)
+
+
+@pytest.mark.parametrize("name,fragment", [("", "is empty"), ("a b.py", "' '"), ("-c", "leading '-'"),
+                                           ("/x.py", "leading '/'"), ("+x", "unsupported character at the start"),
+                                           ("a/../b.py", "'..' path segments"), ("./t.py", "'..' path segments")])
+def test_entry_point_messages(name, fragment):
+    with pytest.raises(JobError) as error:
+        program.validate_name(name)
+    assert fragment in str(error.value)
+
+
+@pytest.mark.parametrize("name,secret", [("hf_token", True), ("wandbApiKey", True), ("AWS_SECRET_ACCESS_KEY", True),
+                                         ("db_password", True), ("client-secret", True), ("Credentials", True),
+                                         ("max_tokens", False), ("tokenizer_name", False), ("lr", False),
+                                         ("passes", False), ("keyword", False)])
+def test_secret_names(name, secret):
+    assert masking.is_secret(name) is secret
+
+
+def test_mask_leaves_the_original_alone():
+    decoded = {"hf_token": "abc", "lr": 0.1}
+    assert masking.mask(decoded) == {"hf_token": masking.MASK, "lr": 0.1}
+    assert decoded["hf_token"] == "abc"
+    assert masking.mask({"lr": 0.1}) is None
+
+
+def test_region_as_boto3_finds_it(tmp_path):
+    cfg = tmp_path / "config"
+    cfg.write_text("[default]\nregion = us-east-2\n[profile p]\nregion=ap-south-1\n")
+    assert config.default_region({"AWS_DEFAULT_REGION": "eu-west-2", "AWS_CONFIG_FILE": str(cfg)}) == "eu-west-2"
+    assert config.default_region({"AWS_REGION": "eu-west-1", "HOME": str(tmp_path)}) is None  # boto3 ignores it
+    assert config.default_region({"AWS_CONFIG_FILE": str(cfg)}) == "us-east-2"
+    assert config.default_region({"AWS_CONFIG_FILE": str(cfg), "AWS_PROFILE": "p"}) == "ap-south-1"
+    assert config.default_region({"AWS_CONFIG_FILE": str(cfg), "AWS_DEFAULT_PROFILE": "p"}) == "ap-south-1"
+    assert config.default_region({"AWS_CONFIG_FILE": str(cfg), "AWS_PROFILE": "nope"}) is None
+    (tmp_path / ".aws").mkdir()
+    (tmp_path / ".aws" / "config").write_text("[default]\nregion=sa-east-1\n")
+    assert config.default_region({"HOME": str(tmp_path)}) == "sa-east-1"
+    cfg.write_text("not ini [")
+    assert config.default_region({"AWS_CONFIG_FILE": str(cfg)}) is None
+
+
+def test_build_is_reproducible(tmp_path):
+    import build_pyz
+
+    a = build_pyz.build(str(tmp_path / "a.pyz"))
+    b = build_pyz.build(str(tmp_path / "b.pyz"))
+    with open(a, "rb") as fa, open(b, "rb") as fb:
+        data = fa.read()
+        assert data == fb.read()
+    assert data.startswith(b"#!/usr/bin/env python3\n")
+    assert os.stat(a).st_mode & 0o111
+    assert len(data) < 200 * 1000
