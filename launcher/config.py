@@ -2,6 +2,7 @@
 environment. Nothing is created or changed; an absent file means its empty default."""
 
 import os
+import stat
 
 from . import jsonc, log
 from .errors import JobError
@@ -41,17 +42,25 @@ def read_job(layout, environ):
 def _read_object(layout, name, default):
     path = layout.config_file(name)
     try:
-        with open(path, "rb") as f:
-            data = f.read(MAX_CONFIG_BYTES + 1)
+        # O_NONBLOCK: a FIFO in the file's place must not hang the start.
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
     except FileNotFoundError:
         if os.path.lexists(path):
             raise JobError("%s: a broken symbolic link" % path)
         log.warning("%s not found; using %s" % (path, jsonc.dumps(default)))
         return dict(default)
-    except IsADirectoryError:
-        raise JobError("%s: is a directory, not a file" % path)
     except OSError as e:
         raise JobError("%s: cannot be read: %s" % (path, e.strerror or e))
+    with os.fdopen(fd, "rb") as f:
+        mode = os.fstat(fd).st_mode
+        if stat.S_ISDIR(mode):
+            raise JobError("%s: is a directory, not a file" % path)
+        if not stat.S_ISREG(mode):
+            raise JobError("%s: not a regular file" % path)
+        try:
+            data = f.read(MAX_CONFIG_BYTES + 1)
+        except OSError as e:
+            raise JobError("%s: cannot be read: %s" % (path, e.strerror or e))
     if len(data) > MAX_CONFIG_BYTES:
         raise JobError("%s: larger than the %d MiB limit for a configuration file"
                        % (path, MAX_CONFIG_BYTES // (1024 * 1024)))

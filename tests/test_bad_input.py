@@ -77,6 +77,8 @@ CASES = [
      ["resourceconfig.json", "directory"]),
     ("unreadable_symlink_loop", replace_config("inputdataconfig.json", lambda p: os.symlink(p, p)), [], {}, 1,
      ["inputdataconfig.json", "cannot be read"]),
+    ("fifo_for_file", replace_config("hyperparameters.json", os.mkfifo), [], {}, 1,
+     ["hyperparameters.json", "not a regular file"]),
     ("broken_symlink", replace_config("inputdataconfig.json", lambda p: os.symlink(p + ".gone", p)), [], {}, 1,
      ["inputdataconfig.json", "broken symbolic link"]),
     ("nul_in_value", tree(hps=dict(PROGRAM, x='"a\\u0000b"')), [], {}, 1, ["SM_HP_X", "NUL"]),
