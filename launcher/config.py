@@ -51,12 +51,12 @@ def _read_object(layout, name, default):
         return dict(default)
     except OSError as e:
         raise JobError("%s: cannot be read: %s" % (path, e.strerror or e))
+    mode = os.fstat(fd).st_mode
+    if not stat.S_ISREG(mode):
+        os.close(fd)
+        raise JobError("%s: %s" % (path, "is a directory, not a file" if stat.S_ISDIR(mode) else
+                                   "not a regular file"))
     with os.fdopen(fd, "rb") as f:
-        mode = os.fstat(fd).st_mode
-        if stat.S_ISDIR(mode):
-            raise JobError("%s: is a directory, not a file" % path)
-        if not stat.S_ISREG(mode):
-            raise JobError("%s: not a regular file" % path)
         try:
             data = f.read(MAX_CONFIG_BYTES + 1)
         except OSError as e:
