@@ -25,6 +25,23 @@ def main():
         print("demo: FAILED with exit status %d" % status)
         return status or 1
     print("demo: exit status 0; the model is in %s" % model)
+    return local_demo(pyz)
+
+
+def local_demo(pyz):
+    """The same job through `sm-train.pyz local`: from the code and data dirs, no /opt/ml tree written by hand."""
+    job = os.path.join(HERE, "job")
+    keep = os.path.join(tempfile.mkdtemp(prefix="sm-train-demo-"), "local")
+    print("demo: the same job through `sm-train.pyz local`, laid out in %s" % keep, flush=True)
+    status = subprocess.call([sys.executable, pyz, "local", "--code", os.path.join(job, "code"),
+                              "--program", "train.py", "--channel",
+                              "training=" + os.path.join(job, "input", "data", "training"),
+                              "--hp", "epochs=500", "--hp", "learning-rate=0.05", "--keep", keep])
+    model = os.path.join(keep, "model", "model.json")
+    if status != 0 or not os.path.exists(model):
+        print("demo: local FAILED with exit status %d" % status)
+        return status or 1
+    print("demo: local exit status 0; the model is in %s" % model)
     return 0
 
 

@@ -16,9 +16,20 @@ options:
   --format shell|json    output of --print-env (default shell)
   --root DIR             the /opt/ml tree (default $SAGEMAKER_BASE_DIR, else /opt/ml)
   --probe-timeout SEC    bound on each nvidia-smi / neuron-ls probe (default 10; $SM_TRAIN_PROBE_TIMEOUT)
+  --supervise            stay as the program's parent: forward signals, reap zombies, write the failure
+                         reason ($SM_TRAIN_SUPERVISE=true)
+  --grace-period SEC     with --supervise: SIGKILL a program still running this long after SIGTERM
+                         (default 110; $SM_TRAIN_GRACE_PERIOD)
+  --hp-style toolkit|json
+                         arguments from hyperparameters: the toolkit's rendering (default) or lists, dicts,
+                         booleans and null as JSON ($SM_TRAIN_HP_STYLE)
   --version              print the version
   -h, --help             print this help
   -- PROGRAM ARGS        run this command instead of the configured program
+
+       python3 sm-train.pyz local [OPTIONS] [-- PROGRAM [ARG ...]]
+
+Run the job on this machine in a temporary /opt/ml tree, no Docker or AWS needed (see local --help).
 """
 
 
@@ -28,6 +39,9 @@ class Options(object):
         self.format = "shell"
         self.root = None
         self.probe_timeout = None
+        self.supervise = None
+        self.grace_period = None
+        self.hp_style = None
         self.command = None
         self.help = False
         self.version = False
@@ -50,7 +64,7 @@ def parse(argv, environ, opts):
             opts.command = argv[i:]
             break
         name, has_value, value = arg.partition("=")
-        if name in ("--format", "--root", "--probe-timeout"):
+        if name in ("--format", "--root", "--probe-timeout", "--grace-period", "--hp-style"):
             if not has_value:
                 if i + 1 >= len(argv):
                     raise UsageError("option %s needs a value" % name)
@@ -61,6 +75,8 @@ def parse(argv, environ, opts):
             setattr(opts, name[2:].replace("-", "_"), value)
         elif arg == "--print-env":
             opts.print_env = True
+        elif arg == "--supervise":
+            opts.supervise = True
         elif arg in ("-h", "--help"):
             opts.help = True
         elif arg == "--version":
@@ -75,11 +91,40 @@ def parse(argv, environ, opts):
         opts.probe_timeout = -1.0
     if not opts.probe_timeout > 0:
         raise UsageError("probe timeout must be a positive number of seconds, not %r" % timeout)
+    if opts.supervise is None:
+        switch = environ.get("SM_TRAIN_SUPERVISE", "").strip().lower()
+        if switch not in ("true", "1", "yes", "false", "0", "no", ""):
+            raise UsageError("SM_TRAIN_SUPERVISE must be true, 1, yes, false, 0, no or empty, not %r"
+                             % environ["SM_TRAIN_SUPERVISE"])
+        opts.supervise = switch in ("true", "1", "yes")
+    grace = opts.grace_period if opts.grace_period is not None else environ.get("SM_TRAIN_GRACE_PERIOD", "110")
+    try:
+        opts.grace_period = float(grace)
+    except ValueError:
+        opts.grace_period = -1.0
+    if not 0 <= opts.grace_period < float("inf"):
+        raise UsageError("grace period must be a number of seconds, 0 or more, not %r" % grace)
+    opts.hp_style = hp_style(opts.hp_style, environ)
+
+
+def hp_style(value, environ):
+    """--hp-style, else $SM_TRAIN_HP_STYLE, else toolkit; a name hyperparameters.STYLES knows."""
+    from .hyperparameters import STYLES
+
+    style = value if value is not None else environ.get("SM_TRAIN_HP_STYLE") or "toolkit"
+    if style not in STYLES:
+        raise UsageError("hyperparameter style (--hp-style, $SM_TRAIN_HP_STYLE) must be %s, not %r"
+                         % (" or ".join(sorted(STYLES, reverse=True)), style))
+    return style
 
 
 def main(argv=None, environ=None):
     argv = sys.argv[1:] if argv is None else argv
     environ = os.environ if environ is None else environ
+    if argv and argv[0] == "local":  # the local runner; imported only here, so a real start never pays for it
+        from . import local
+
+        return local.main(argv[1:], environ)
     opts = Options()
     opts.print_env = "--print-env" in argv[:argv.index("--")] if "--" in argv else "--print-env" in argv
     try:
@@ -108,6 +153,14 @@ def main(argv=None, environ=None):
     env = plan.full_env(environ)
     try:
         launch.prepare(plan, env)
+        if plan.cluster is not None:  # distributed: cluster.py waits for the hosts, then runs this node's part
+            from . import cluster
+
+            return cluster.run(plan, env, layout, opts.grace_period if opts.supervise else None, masked.argv)
+        if opts.supervise:
+            from . import supervise
+
+            return supervise.run(plan, env, layout, opts.grace_period, masked.argv)
         launch.execute(plan, env)
     except LauncherError as e:
         return fail(e, layout, False, opts.format)
@@ -130,9 +183,10 @@ def make_plan(opts, layout, environ):
         log.debug("Failed to parse hyperparameter %s value %s to Json.\nReturning the value itself" % (key, value))
     resources = probes.probe(job.resource_config.get("current_instance_type", "local"),
                              environ.get("PATH", os.defpath), opts.probe_timeout)
-    real = plan.build(job, decoded, resources, layout, environ, opts.command)
+    renderer = hyperparameters.STYLES[opts.hp_style]
+    real = plan.build(job, decoded, resources, layout, environ, opts.command, renderer)
     hidden = masking.mask(decoded)
-    masked = real if hidden is None else plan.build(job, hidden, resources, layout, environ, opts.command)
+    masked = real if hidden is None else plan.build(job, hidden, resources, layout, environ, opts.command, renderer)
     return real, masked
 
 

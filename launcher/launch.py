@@ -52,12 +52,27 @@ def execute(plan, env):
     os.chdir(plan.cwd)
     sys.stdout.flush()
     sys.stderr.flush()
+    restore_signals()
     try:
         os.execvpe(plan.argv[0], plan.argv, env)
     except OSError as e:
-        name = plan.argv[0]
-        if e.errno == errno.ENOENT:
-            raise NotFound("%s: not found" % name)
-        if e.errno in (errno.EACCES, errno.ENOEXEC, errno.EISDIR, errno.EPERM):
-            raise NotExecutable("%s: cannot be executed: %s" % (name, e.strerror))
-        raise JobError("%s: exec failed: %s" % (name, e.strerror or e))
+        raise exec_error(plan.argv[0], e)
+
+
+def restore_signals():
+    """Undo what CPython did at start-up: an ignored SIGPIPE (and SIGXFSZ) survives exec, and would make
+    `yes | head` in the program print "Broken pipe". subprocess restores them the same way."""
+    import signal
+
+    for name in ("SIGPIPE", "SIGXFSZ"):
+        if hasattr(signal, name):
+            signal.signal(getattr(signal, name), signal.SIG_DFL)
+
+
+def exec_error(name, e):
+    """The LauncherError for a failed exec, with the shell's statuses (127 not found, 126 not executable)."""
+    if e.errno == errno.ENOENT:
+        return NotFound("%s: not found" % name)
+    if e.errno in (errno.EACCES, errno.ENOEXEC, errno.EISDIR, errno.EPERM):
+        return NotExecutable("%s: cannot be executed: %s" % (name, e.strerror))
+    return JobError("%s: exec failed: %s" % (name, e.strerror or e))

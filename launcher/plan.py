@@ -19,6 +19,7 @@ class Plan(object):
         self.install = install
         self.chmod = chmod
         self.rendered = rendered
+        self.cluster = None         # a distributed job's part for this node (distributed.py), else None
 
     def full_env(self, environ):
         merged = dict(environ)
@@ -35,7 +36,15 @@ def build(job, decoded, resources, layout, environ, command=None, args_renderer=
         prog = program.explicit_program(command, layout.code, environ.get("PATH", os.defpath), python)
     else:
         prog = program.entry_program(rendered.entry_point, layout.code, rendered.user_args, python)
-    plan = Plan(rendered.env, prog.argv, layout.code, prog.install, prog.chmod, rendered)
+    env = rendered.env
+    if prog.argv[0] == python and "PYTHONUNBUFFERED" not in environ:
+        # A deliberate difference from the toolkit: a Python program's logs reach CloudWatch as written.
+        env = dict(env, PYTHONUNBUFFERED="1")
+    plan = Plan(env, prog.argv, layout.code, prog.install, prog.chmod, rendered)
+    if rendered.training_env["distribution_instance_groups"]:  # a distribution hyperparameter is on
+        from . import distributed
+
+        distributed.apply(plan, python, environ, command)
     check_exec(plan.full_env(environ), plan.argv)
     return plan
 

@@ -141,6 +141,10 @@ def main():
     print("peak RSS, --print-env      %7.1f MiB  (budget 15 MB; python -c pass: %.1f MiB)"
           % (rss["--print-env"], rss["python -c pass"]))
     print("peak RSS, whole launch     %7.1f MiB  (the launcher, then the program it became)" % rss["launch"])
+    print()
+    import bench_supervise  # tests/ is sys.path[0] when this file runs as a script
+
+    bench_supervise.report(bench_supervise.measure(pyz, python))
 
 
 if __name__ == "__main__":

@@ -178,3 +178,14 @@ def test_runs_on_python_3_7(pyz, tmp_path):
     pid, rc, out, err = launch(pyz, root, python=python37)
     assert rc == 3, err
     assert seen_py(root)["argv"][:3] == ["train.py", "--exit", "3"]
+
+
+def test_program_gets_default_sigpipe(pyz, tmp_path):
+    """CPython ignores SIGPIPE and SIGXFSZ; an ignored signal survives exec, so the launcher restores them."""
+    root = job(tmp_path, "train.py", {"train.py": DUMP_PY})
+    script = "grep SigIgn /proc/self/status; yes | head -n 1 >/dev/null"
+    pid, rc, out, err = launch(pyz, root, "--", "/bin/sh", "-c", script)
+    assert rc == 0, err
+    ignored = int(out.split()[-1], 16)
+    assert not ignored & (1 << (13 - 1)) and not ignored & (1 << (25 - 1))  # SIGPIPE 13, SIGXFSZ 25
+    assert "Broken pipe" not in err

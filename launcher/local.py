@@ -1,0 +1,303 @@
+"""``sm-train local``: lay out an /opt/ml tree from the user's own files and run the job on this machine,
+one launcher process per host, through the same path as a real start. No Docker, SDK or AWS needed."""
+
+import json
+import os
+import re
+import sys
+import time
+
+from . import local_hosts, local_tree, log
+from .errors import JobError, LauncherError, UsageError
+from .layout import Layout
+
+USAGE = """usage: python3 sm-train.pyz local [OPTIONS] [-- PROGRAM [ARG ...]]
+
+Run a training job on this machine as SageMaker would: lay out an /opt/ml tree (hyperparameters
+encoded as the SageMaker Python SDK writes them, channels, code, resourceconfig) and start the job
+through sm-train itself, once per host. Exits with the job's status.
+
+options:
+  --hp KEY=VALUE         a hyperparameter; VALUE is read as JSON when it parses (3, 0.1, true, [1,2],
+                         {"a":1}, null), else taken as a string; quote to force a string: 'v="1.10"'
+  --hps FILE.json        hyperparameters from a JSON object of real values ({"epochs": 3, ...});
+                         --hp and --hps apply in command-line order, the last one wins
+  --channel NAME=DIR     an input channel, copied to input/data/NAME (your DIR is never written)
+  --code DIR             the source dir, copied to code/ (default: only the --program file)
+  --program NAME         the entry point, relative to --code (sagemaker_program)
+  --instance-type TYPE   current_instance_type in resourceconfig.json (default local)
+  --hosts N              run N hosts, algo-1 ... algo-N, as N processes on this machine (default 1)
+  --keep DIR             lay the tree out in DIR (new or empty) and keep all of it; with --hosts N,
+                         one tree per host in DIR/algo-K. Without it: a temporary dir whose channel
+                         copies are removed at the end
+  --hp-style toolkit|json
+                         how hyperparameters become arguments ($SM_TRAIN_HP_STYLE; see sm-train --help)
+  -h, --help             print this help
+  -- PROGRAM ARGS        run this command (in code/) instead of --program
+
+Exit status: the job's (the first failing host's); 2 for a wrong command line; 1 when a file or
+directory it names cannot be used.
+"""
+
+_VALUED = ("--hp", "--hps", "--channel", "--code", "--program", "--instance-type", "--hosts", "--keep",
+           "--hp-style")
+_CHANNEL_NAME = re.compile(r"[A-Za-z0-9.\-_]{1,64}\Z")  # CreateTrainingJob's ChannelName
+# A single-line bootstrap to run the launcher from a source checkout, keeping PYTHONPATH untouched.
+_FROM_SOURCE = "import sys; sys.path.insert(0, sys.argv.pop(1)); from launcher.cli import main; sys.exit(main())"
+
+
+class Options(object):
+    def __init__(self):
+        self.hps = []        # ("hp", key, value) and ("hps", path), in command-line order
+        self.channels = []   # (name, dir)
+        self.code = None
+        self.program = None
+        self.instance_type = "local"
+        self.hosts = 1
+        self.keep = None
+        self.hp_style = None
+        self.command = None
+        self.help = False
+
+
+def main(argv, environ):
+    """The local run, start to end; the job's exit status (the first failing host's)."""
+    try:
+        opts = parse(argv, environ)
+        if opts.help:
+            sys.stdout.write(USAGE)
+            return 0
+        job = LocalJob(opts, environ)
+        job.lay_out()
+        log.info(job.summary())
+        started = time.time()
+        codes, stopped_by = job.run()
+    except LauncherError as e:
+        log.error(str(e))
+        return e.status
+    except KeyboardInterrupt:
+        log.error("interrupted before the job started")
+        return 130
+    seconds = time.time() - started
+    job.tidy()
+    status, report = job.report(codes, seconds, stopped_by)
+    (log.info if status == 0 else log.error)(report)
+    return status
+
+
+def parse(argv, environ):
+    from .cli import hp_style
+
+    opts = Options()
+    i = 0
+    while i < len(argv):
+        arg = argv[i]
+        if arg == "--":
+            opts.command = argv[i + 1:]
+            if not opts.command:
+                raise UsageError("'--' must be followed by the program to run")
+            break
+        name, has_value, value = arg.partition("=")
+        if name in _VALUED:
+            if not has_value:
+                if i + 1 >= len(argv):
+                    raise UsageError("option %s needs a value" % name)
+                i += 1
+                value = argv[i]
+            _take(opts, name, value)
+        elif arg in ("-h", "--help"):
+            opts.help = True
+        elif arg.startswith("-"):
+            raise UsageError("unknown option %r (see local --help)" % arg)
+        else:
+            raise UsageError("unexpected argument %r: name the program with --program, or put a command after --"
+                             % arg)
+        i += 1
+    opts.hp_style = hp_style(opts.hp_style, environ)
+    if opts.program is not None and opts.command:
+        raise UsageError("give --program or a command after --, not both")
+    return opts
+
+
+def _take(opts, name, value):
+    if name == "--hp":
+        key, eq, text = value.partition("=")
+        if not eq:
+            raise UsageError("--hp %r: expected KEY=VALUE" % value)
+        if not key:
+            raise UsageError("--hp %r: the key is empty" % value)
+        opts.hps.append(("hp", key, _value(text)))
+    elif name == "--hps":
+        opts.hps.append(("hps", value))
+    elif name == "--channel":
+        channel, eq, folder = value.partition("=")
+        if not eq or not folder:
+            raise UsageError("--channel %r: expected NAME=DIR" % value)
+        if not _CHANNEL_NAME.match(channel):
+            raise UsageError("--channel %r: a channel name is 1 to 64 letters, digits, '.', '-' or '_'" % value)
+        if any(channel == c for c, _ in opts.channels):
+            raise UsageError("--channel %s given twice" % channel)
+        opts.channels.append((channel, folder))
+    elif name == "--hosts":
+        try:
+            opts.hosts = int(value)
+        except ValueError:
+            opts.hosts = 0
+        if opts.hosts < 1:
+            raise UsageError("--hosts must be a whole number, 1 or more, not %r" % value)
+    elif not value:
+        raise UsageError("option %s needs a value" % name)
+    else:
+        setattr(opts, name[2:].replace("-", "_"), value)
+
+
+def _value(text):
+    """--hp's VALUE: its JSON value when it parses, else the text itself (the rule the toolkit decodes by)."""
+    try:
+        return json.loads(text)
+    except (ValueError, RecursionError):
+        return text
+
+
+class LocalJob(object):
+    """The trees of one local run and the processes that run them."""
+
+    def __init__(self, opts, environ):
+        self.opts = opts
+        self.environ = environ
+        self.hyperparameters = local_tree.gather(opts.hps)
+        self.program = local_tree.check_inputs(opts, self.hyperparameters, environ)
+        self.job_name = environ.get("TRAINING_JOB_NAME") or _job_name()
+        self.hosts = ["algo-%d" % k for k in range(1, opts.hosts + 1)]
+        self.base = None
+        self.trees = []
+
+    def lay_out(self):
+        import tempfile
+
+        try:
+            if self.opts.keep is None:
+                self.base = tempfile.mkdtemp(prefix="sm-train-local-")
+            else:
+                self.base = os.path.abspath(self.opts.keep)
+                os.makedirs(self.base, exist_ok=True)
+        except OSError as e:
+            raise JobError("cannot create the tree %s: %s" % (self.opts.keep or "in " + tempfile.gettempdir(),
+                                                               e.strerror or e))
+        self.trees = [self.base] if len(self.hosts) == 1 else [os.path.join(self.base, h) for h in self.hosts]
+        try:
+            for host, tree in zip(self.hosts, self.trees):
+                try:
+                    local_tree.lay_out(tree, host, self)
+                except OSError as e:
+                    raise JobError("cannot lay out %s: %s" % (tree, e))
+        except BaseException:
+            if self.opts.keep is None:
+                local_tree.rmtree(self.base)
+            raise
+
+    def summary(self):
+        if self.opts.command:
+            what = "command %s" % " ".join(self.opts.command)
+        else:
+            what = "program %s" % (self.program or self.environ.get("SAGEMAKER_PROGRAM")
+                                   or self.hyperparameters.get("sagemaker_program"))
+        channels = ", ".join("%s (%s)" % (name, local_tree.size(Layout(self.trees[0]).channel(name)))
+                             for name, _ in self.opts.channels) or "none"
+        hosts = "1 host" if len(self.hosts) == 1 else "%d hosts, %s to %s" % (len(self.hosts), self.hosts[0],
+                                                                              self.hosts[-1])
+        gpus = _count_gpus(self.environ)
+        return ("local job %s: %s; %d hyperparameters; channels: %s; %s; %d GPU%s found; tree %s"
+                % (self.job_name, what, len(self.hyperparameters), channels, hosts, gpus, "" if gpus == 1 else "s",
+                   self.base))
+
+    def run(self):
+        """One launcher per host, each with its own tree: (return codes in host order, signal or None)."""
+        env = dict(self.environ)
+        env["TRAINING_JOB_NAME"] = self.job_name
+        if self.opts.program:  # --program, written as sagemaker_program, beats an ambient SAGEMAKER_PROGRAM
+            env.pop("SAGEMAKER_PROGRAM", None)
+        commands = []
+        for host, tree in zip(self.hosts, self.trees):
+            argv = _launcher() + ["--root", tree, "--hp-style", self.opts.hp_style]
+            argv += ["--"] + self.opts.command if self.opts.command else []
+            commands.append((host, argv, dict(env, SAGEMAKER_BASE_DIR=tree)))
+        return local_hosts.run(commands)
+
+    def tidy(self):
+        """A temporary tree loses its channel copies, which can be large; the rest stays to be looked at."""
+        if self.opts.keep is None:
+            for tree in self.trees:
+                for name, _ in self.opts.channels:
+                    local_tree.rmtree(Layout(tree).channel(name))
+
+    def report(self, codes, seconds, stopped_by):
+        """(the job's exit status, the closing record: where the model and the output went, why hosts failed)."""
+        statuses = [local_hosts.status_of(code) for code in codes]
+        status = next((s for s in statuses if s != 0), 0)
+        failed = [h for h, s in zip(self.hosts, statuses) if s != 0]
+        head = "local job %s: exit status %d after %.1f s" % (self.job_name, status, seconds)
+        if stopped_by is not None:
+            head += ", stopped by %s" % local_hosts.signal_name(stopped_by)
+        if len(self.hosts) > 1 and failed:
+            head += " (failed: %s)" % ", ".join(failed)
+        lines = [head]
+        for host, tree, code, status in zip(self.hosts, self.trees, codes, statuses):
+            layout = Layout(tree)
+            indent = "  "
+            if len(self.hosts) > 1:
+                lines.append("  %s: exit status %d" % (host, status))
+                indent = "    "
+            lines.append("%smodel:   %s (%s)" % (indent, layout.model, local_tree.size(layout.model)))
+            lines.append("%soutput:  %s (%s)" % (indent, layout.output_data, local_tree.size(layout.output_data)))
+            reason = local_tree.first_line(layout.failure)
+            if status != 0 or reason:
+                lines.append("%sfailure: %s" % (indent, reason or _no_reason(code)))
+        if self.opts.keep is None:
+            note = "; channel copies removed, --keep DIR keeps them" if self.opts.channels else ""
+            lines.append("  tree:    %s (temporary%s)" % (self.base, note))
+        else:
+            launcher = _launcher()
+            again = "python3 %s" % (launcher[1] if len(launcher) == 2 else "sm-train.pyz")
+            where = self.base if len(self.hosts) == 1 else os.path.join(self.base, "algo-K")
+            lines.append("  tree:    %s (kept; a real run of it: %s --root %s)" % (self.base, again, where))
+        return status, "\n".join(lines)
+
+
+def _launcher():
+    """The command that runs this same launcher: the pyz it was started from, or the source checkout."""
+    if not sys.executable:
+        raise JobError("cannot tell which Python runs sm-train (sys.executable is empty)")
+    here = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    if os.path.isfile(here):
+        return [sys.executable, here]
+    return [sys.executable, "-c", _FROM_SOURCE, here]
+
+
+def _count_gpus(environ):
+    """The GPU count for the summary line, probed as each host's launcher will probe it, without its log line."""
+    from . import probes
+
+    try:
+        timeout = float(environ.get("SM_TRAIN_PROBE_TIMEOUT", "10"))
+    except ValueError:
+        timeout = 10.0
+    quiet, log.threshold = log.threshold, log.WARNING
+    try:
+        return probes.count_gpus(environ.get("PATH", os.defpath), timeout if 0 < timeout < 3600 else 10.0)
+    finally:
+        log.threshold = quiet
+
+
+def _job_name():
+    """A name in the SDK's name_from_base shape: base, then the UTC time to the millisecond."""
+    now = time.time()
+    return "sm-train-local-%s-%03d" % (time.strftime("%Y-%m-%d-%H-%M-%S", time.gmtime(now)), int(now * 1000) % 1000)
+
+
+def _no_reason(code):
+    if code < 0:
+        return "killed by %s; no output/failure was written" % local_hosts.signal_name(-code)
+    return "exit status %d; no output/failure was written" % code
+
+

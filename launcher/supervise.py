@@ -1,0 +1,354 @@
+"""--supervise: stay beside the program instead of becoming it. The launcher (PID 1 in a container) forwards
+signals to the program's process group, reaps every zombie, passes the output through, gives a program
+that ignores SIGTERM a bounded grace, and writes why the program failed."""
+
+import os
+import signal
+import sys
+import time
+
+from . import log
+from .errors import JobError
+from .launch import FAILURE_LIMIT, exec_error, restore_signals, write_failure
+
+FORWARDED = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGQUIT, signal.SIGUSR1, signal.SIGUSR2)
+WATCHED = FORWARDED + (signal.SIGCHLD,)
+TAIL = 64 * 1024       # bytes of the program's stderr kept for the failure reason
+READ = 64 * 1024
+FIRST_LINE = 600       # characters for the useful line, so the status and the command still fit in 1024
+
+
+def run(plan, env, layout, grace, shown_argv):
+    """Run the plan as a child and supervise it; the exit status. Raises LauncherError when exec fails."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    foreground = _owns_terminal()
+    wake_r, wake_w = os.pipe()      # the signal numbers, written by CPython's C-level handler
+    err_r, err_w = os.pipe()        # the program's stderr
+    report_r, report_w = os.pipe()  # close-on-exec: EOF means exec worked, bytes are the errno it failed with
+    os.set_blocking(wake_r, False)
+    os.set_blocking(wake_w, False)
+    # Blocked before fork, so a signal that arrives before the loop runs waits instead of being lost.
+    mask = signal.pthread_sigmask(signal.SIG_BLOCK, WATCHED)
+    previous = dict((sig, signal.signal(sig, _noted)) for sig in WATCHED)
+    old_wakeup = signal.set_wakeup_fd(wake_w)
+    try:
+        pid = os.fork()
+    except OSError as e:
+        _restore(mask, previous, old_wakeup, (wake_r, wake_w, err_r, err_w, report_r, report_w))
+        raise JobError("%s: cannot start: fork failed: %s" % (plan.argv[0], e.strerror or e))
+    if pid == 0:
+        _child(plan, env, err_w, report_w, mask, previous, foreground)
+    os.close(err_w)
+    os.close(report_w)
+    try:
+        os.setpgid(pid, pid)  # the child does it too: whichever runs first, the group exists before we signal it
+    except OSError:
+        pass
+    signal.pthread_sigmask(signal.SIG_SETMASK, mask)
+    try:
+        report = _read_to_end(report_r)
+        if report:
+            os.waitpid(pid, 0)
+            raise _child_error(plan, report)
+        code, signum, grace_killed, tail = _supervise(pid, err_r, wake_r, grace)
+    finally:
+        _restore(mask, previous, old_wakeup, (wake_r, wake_w, err_r, report_r))
+    return _report(layout, code, signum, grace_killed, grace, tail, shown_argv)
+
+
+def _noted(signum, frame):
+    """The signal's number reaches the wakeup pipe before this runs; the loop does the work."""
+
+
+def _owns_terminal():
+    try:
+        return os.isatty(0) and os.tcgetpgrp(0) == os.getpgrp()
+    except OSError:
+        return False
+
+
+def _child(plan, env, err_w, report_w, mask, previous, foreground):
+    """In the forked child: undo the launcher's signal set-up, exec the plan; never returns."""
+    stage = "setup"
+    try:
+        os.setpgid(0, 0)
+        if foreground:  # as tini does, so that a terminal's Ctrl-C and reads reach the program
+            ttou = signal.signal(signal.SIGTTOU, signal.SIG_IGN)
+            try:
+                os.tcsetpgrp(0, os.getpgrp())
+            except OSError:
+                pass
+            signal.signal(signal.SIGTTOU, ttou)
+        os.dup2(err_w, 2)
+        os.set_inheritable(2, True)  # dup2 onto itself (stderr was closed) would leave it close-on-exec
+        signal.set_wakeup_fd(-1)
+        for sig, handler in previous.items():
+            signal.signal(sig, signal.SIG_IGN if handler == signal.SIG_IGN else signal.SIG_DFL)
+        restore_signals()
+        signal.pthread_sigmask(signal.SIG_SETMASK, mask)
+        stage = "chdir"
+        os.chdir(plan.cwd)
+        stage = "exec"
+        os.execvpe(plan.argv[0], plan.argv, env)
+    except OSError as e:
+        _report_errno(report_w, stage, e.errno or 0)
+    except BaseException:
+        _report_errno(report_w, stage, 0)
+    finally:
+        os._exit(127)
+
+
+def _report_errno(fd, stage, number):
+    try:
+        os.write(fd, ("%s %d" % (stage, number)).encode())
+    except OSError:
+        pass
+
+
+def _read_to_end(fd):
+    data = b""
+    while True:
+        chunk = os.read(fd, 256)
+        if not chunk:
+            return data
+        data += chunk
+
+
+def _child_error(plan, report):
+    stage, _, number = report.decode("ascii", "replace").partition(" ")
+    number = int(number) if number.isdigit() else 0
+    error = OSError(number, os.strerror(number) if number else "unknown error")
+    if stage == "exec":
+        return exec_error(plan.argv[0], error)
+    if stage == "chdir":
+        return JobError("cannot change to the code directory %s: %s" % (plan.cwd, error.strerror))
+    return JobError("%s: cannot start: %s" % (plan.argv[0], error.strerror))
+
+
+def _supervise(pid, err_r, wake_r, grace):
+    """Forward, reap and pass stderr through until the child exits: (code, signal, killed after grace, tail)."""
+    import select
+
+    tee = _Tee(err_r)
+    deadline = None
+    grace_killed = False
+    status = None
+    while status is None:
+        readers = [wake_r]
+        if tee.reading():
+            readers.append(err_r)
+        writers = [2] if tee.pending else []
+        timeout = None if deadline is None else max(0.0, deadline - time.monotonic())
+        ready_r, ready_w, _ = select.select(readers, writers, [], timeout)
+        if wake_r in ready_r:
+            for sig in _read_signals(wake_r):
+                if sig == signal.SIGCHLD:
+                    status = _reap(pid, status)
+                    continue
+                _forward(pid, sig)
+                if sig == signal.SIGTERM and deadline is None and not grace_killed:
+                    deadline = time.monotonic() + grace
+                    log.info("SIGTERM forwarded to the program; SIGKILL follows in %g s if it is still running"
+                             % grace)
+        if err_r in ready_r:
+            tee.read()
+        if ready_w:
+            tee.write_some()
+        if status is None and deadline is not None and time.monotonic() >= deadline:
+            log.warning("the program is still running %g s after SIGTERM; sending SIGKILL" % grace)
+            _forward(pid, signal.SIGKILL)
+            deadline = None
+            grace_killed = True
+    tee.drain()
+    code, signum = status
+    return code, signum, grace_killed and signum == signal.SIGKILL, tee.last_lines()
+
+
+def _read_signals(fd):
+    try:
+        return os.read(fd, 512)
+    except BlockingIOError:
+        return b""
+
+
+def _forward(pid, sig):
+    try:
+        os.killpg(pid, sig)
+    except OSError:
+        try:  # the program moved itself out of its group: it still gets the signal
+            os.kill(pid, sig)
+        except OSError:
+            pass
+
+
+def _reap(pid, status):
+    """Collect every exited child (orphans come to PID 1); the program's (code, signal) once it has exited."""
+    while True:
+        try:
+            child, raw = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            return status
+        if child == 0:
+            return status
+        if child == pid:
+            if os.WIFSIGNALED(raw):
+                status = (128 + os.WTERMSIG(raw), os.WTERMSIG(raw))
+            else:
+                status = (os.WEXITSTATUS(raw), None)
+
+
+class _Tee(object):
+    """The program's stderr: every byte to our stderr as it comes, the last TAIL bytes kept."""
+
+    def __init__(self, fd):
+        self.fd = fd
+        self.open = True
+        self.tail = bytearray()
+        self.cut = False
+        self.pending = b""
+        self.sink = True  # our stderr still takes bytes
+        # A write of PIPE_BUF bytes to a pipe that select calls writable cannot block; a stalled log reader
+        # must not stop the forwarding of signals.
+        self.chunk = READ
+        try:
+            import stat
+
+            if stat.S_ISFIFO(os.fstat(2).st_mode) or stat.S_ISSOCK(os.fstat(2).st_mode):
+                self.chunk = 4096
+        except OSError:
+            self.sink = False
+
+    def reading(self):
+        return self.open and not self.pending
+
+    def read(self):
+        """Take one chunk; False at EOF or, in the final drain, when the pipe is empty."""
+        try:
+            data = os.read(self.fd, READ)
+        except BlockingIOError:
+            return False
+        if not data:
+            self.open = False
+            return False
+        self.tail += data
+        if len(self.tail) > 2 * TAIL:
+            del self.tail[:-TAIL]
+            self.cut = True
+        if self.sink:
+            self.pending = memoryview(data)
+        return True
+
+    def write_some(self):
+        try:
+            written = os.write(2, self.pending[:self.chunk])
+        except BlockingIOError:
+            return
+        except OSError:  # nobody reads our stderr any more: keep only the tail
+            self.sink = False
+            written = len(self.pending)
+        self.pending = self.pending[written:]
+
+    def drain(self):
+        """After the program exited: what it wrote is all in the pipe; stop at EOF or when the pipe is empty
+        (a process the program left behind may hold it open)."""
+        import select
+
+        os.set_blocking(self.fd, False)
+        while True:
+            if self.pending:
+                select.select([], [2], [])
+                self.write_some()
+            elif not (self.open and self.read()):
+                return
+
+    def last_lines(self):
+        """The tail, without its first line when that was cut (and so maybe a character too)."""
+        tail = bytes(self.tail[-TAIL:])
+        if self.cut or len(self.tail) > TAIL:
+            newline = tail.find(b"\n")
+            if 0 <= newline < len(tail) - 1:
+                tail = tail[newline + 1:]
+        return tail
+
+
+def _report(layout, code, signum, grace_killed, grace, tail, shown_argv):
+    """The success file, or the failure file (unless the program wrote its own); one log line; the status."""
+    if code == 0:
+        _write_success(layout)
+        log.info("Reporting training SUCCESS")
+        return 0
+    how = describe_status(code, signum)
+    if grace_killed:
+        how += " after ignoring SIGTERM for %g s" % grace
+    write_failure(layout, failure_reason(tail, how, shown_argv))
+    log.error("Reporting training FAILURE: %s" % how)
+    return code
+
+
+def describe_status(code, signum):
+    if signum is None:
+        return "exit status %d" % code
+    try:
+        name = signal.Signals(signum).name
+    except ValueError:
+        name = "signal %d" % signum
+    return "killed by %s (signal %d)" % (name, signum)
+
+
+def failure_reason(tail, how, argv):
+    """The most useful line (a Python exception, else the last line of stderr), the status, the command."""
+    lines = tail.decode("utf-8", "replace").splitlines()
+    useful = exception_line(lines) or last_line(lines)
+    if len(useful) > FIRST_LINE:
+        useful = useful[:FIRST_LINE - 3] + "..."
+    parts = [useful, how, "command: " + " ".join(argv)]
+    return "\n".join(p for p in parts if p)[:FAILURE_LIMIT]
+
+
+def exception_line(lines):
+    """The final line of the last Python traceback: the first unindented line after its header. A prefix
+    before the header (torchrun's "[rank0]: ") is expected on the lines that follow it too."""
+    header = "Traceback (most recent call last):"
+    for i in range(len(lines) - 1, -1, -1):
+        line = lines[i].rstrip()
+        if not line.endswith(header):
+            continue
+        prefix = line[:-len(header)]
+        for later in lines[i + 1:]:
+            if not later.startswith(prefix):
+                continue
+            rest = later[len(prefix):]
+            if rest.strip() and not rest[0].isspace():
+                return later.strip()
+        return None
+    return None
+
+
+def last_line(lines):
+    for line in reversed(lines):
+        if line.strip():
+            return line.strip()
+    return ""
+
+
+def _write_success(layout):
+    try:
+        if os.path.isdir(layout.base):
+            os.makedirs(layout.output, exist_ok=True)
+        os.close(os.open(layout.success, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644))
+    except OSError as e:
+        log.warning("could not write %s: %s" % (layout.success, e.strerror or e))
+
+
+def _restore(mask, previous, old_wakeup, fds):
+    signal.set_wakeup_fd(old_wakeup)
+    for sig, handler in previous.items():
+        signal.signal(sig, handler if handler is not None else signal.SIG_DFL)
+    signal.pthread_sigmask(signal.SIG_SETMASK, mask)
+    for fd in fds:
+        try:
+            os.close(fd)
+        except OSError:
+            pass
+
