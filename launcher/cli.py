@@ -3,7 +3,7 @@
 import os
 import sys
 
-from . import __version__, log
+from . import __version__, log, options
 from .errors import LauncherError, UsageError
 from .layout import Layout
 
@@ -47,64 +47,43 @@ class Options(object):
         self.version = False
 
 
+VALUED = ("--format", "--root", "--probe-timeout", "--grace-period", "--hp-style")
+FLAGS = ("--print-env", "--supervise", "-h", "--help", "--version")
+
+
 def parse(argv, environ, opts):
-    """Fill ``opts`` from argv; on a UsageError ``opts`` keeps what was parsed, so the error is reported
-    in the requested --format and the failure file lands under the requested --root."""
+    """Fill ``opts`` from argv, then the environment twins; raises UsageError."""
     if argv and argv[0] == "train":  # SageMaker starts images as `docker run IMAGE train`
         argv = argv[1:]
-    i = 0
-    while i < len(argv):
-        arg = argv[i]
-        if arg == "--":
-            opts.command = argv[i + 1:]
-            if not opts.command:
-                raise UsageError("'--' must be followed by the program to run")
-            break
-        if not arg.startswith("-"):  # ContainerArguments without options: the command itself
-            opts.command = argv[i:]
-            break
-        name, has_value, value = arg.partition("=")
-        if name in ("--format", "--root", "--probe-timeout", "--grace-period", "--hp-style"):
-            if not has_value:
-                if i + 1 >= len(argv):
-                    raise UsageError("option %s needs a value" % name)
-                i += 1
-                value = argv[i]
-            if name == "--format" and value not in ("shell", "json"):
-                raise UsageError("--format must be shell or json, not %r" % value)
+    for name, value in options.scan(argv, VALUED, FLAGS):
+        if name in ("--", None):
+            opts.command = value
+        elif name == "--format" and value not in ("shell", "json"):
+            raise UsageError("--format must be shell or json, not %r" % value)
+        elif name in VALUED:
             setattr(opts, name[2:].replace("-", "_"), value)
-        elif arg == "--print-env":
-            opts.print_env = True
-        elif arg == "--supervise":
-            opts.supervise = True
-        elif arg in ("-h", "--help"):
+        elif name in ("-h", "--help"):
             opts.help = True
-        elif arg == "--version":
-            opts.version = True
         else:
-            raise UsageError("unknown option %r (see --help)" % arg)
-        i += 1
-    timeout = opts.probe_timeout if opts.probe_timeout is not None else environ.get("SM_TRAIN_PROBE_TIMEOUT", "10")
-    try:
-        opts.probe_timeout = float(timeout)
-    except ValueError:
-        opts.probe_timeout = -1.0
-    if not opts.probe_timeout > 0:
-        raise UsageError("probe timeout must be a positive number of seconds, not %r" % timeout)
+            setattr(opts, name[2:].replace("-", "_"), True)
+    if opts.help or opts.version:
+        return
+    opts.probe_timeout = options.seconds(opts.probe_timeout, environ, "SM_TRAIN_PROBE_TIMEOUT", "10")
     if opts.supervise is None:
-        switch = environ.get("SM_TRAIN_SUPERVISE", "").strip().lower()
-        if switch not in ("true", "1", "yes", "false", "0", "no", ""):
-            raise UsageError("SM_TRAIN_SUPERVISE must be true, 1, yes, false, 0, no or empty, not %r"
-                             % environ["SM_TRAIN_SUPERVISE"])
-        opts.supervise = switch in ("true", "1", "yes")
-    grace = opts.grace_period if opts.grace_period is not None else environ.get("SM_TRAIN_GRACE_PERIOD", "110")
-    try:
-        opts.grace_period = float(grace)
-    except ValueError:
-        opts.grace_period = -1.0
-    if not 0 <= opts.grace_period < float("inf"):
-        raise UsageError("grace period must be a number of seconds, 0 or more, not %r" % grace)
+        opts.supervise = options.switch(environ, "SM_TRAIN_SUPERVISE")
+    opts.grace_period = options.seconds(opts.grace_period, environ, "SM_TRAIN_GRACE_PERIOD", "110", allow_zero=True)
     opts.hp_style = hp_style(opts.hp_style, environ)
+
+
+def prescan(argv, opts):
+    """What a UsageError needs before parsing: --print-env, --format and --root, read leniently."""
+    for name, value in options.scan(argv[1:] if argv[:1] == ["train"] else argv, VALUED, FLAGS, strict=False):
+        if name == "--print-env":
+            opts.print_env = True
+        elif name == "--format" and value in ("shell", "json"):
+            opts.format = value
+        elif name == "--root":
+            opts.root = value
 
 
 def hp_style(value, environ):
@@ -126,11 +105,12 @@ def main(argv=None, environ=None):
 
         return local.main(argv[1:], environ)
     opts = Options()
-    opts.print_env = "--print-env" in argv[:argv.index("--")] if "--" in argv else "--print-env" in argv
     try:
         parse(argv, environ, opts)
     except LauncherError as e:
-        return fail(e, layout_for(opts, environ), opts.print_env, opts.format)
+        shown = Options()
+        prescan(argv, shown)
+        return fail(e, layout_for(shown, environ), shown.print_env, shown.format)
     if opts.help:
         sys.stdout.write(USAGE)
         return 0
@@ -168,7 +148,7 @@ def main(argv=None, environ=None):
 
 
 def layout_for(opts, environ):
-    return Layout(os.path.abspath(opts.root) if opts.root else environ.get("SAGEMAKER_BASE_DIR") or "/opt/ml")
+    return Layout(os.path.abspath(opts.root or environ.get("SAGEMAKER_BASE_DIR") or "/opt/ml"))
 
 
 def make_plan(opts, layout, environ):

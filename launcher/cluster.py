@@ -1,113 +1,147 @@
 """A distributed job's impure part for this node: wait for the hosts' names, start sshd, wait for the peers,
 run mpirun and hand its outcome to the workers (outcome.py). Every wait is bounded and logs its progress.
+
+SIGTERM and SIGINT are only recorded while we wait (``Stop``); the waits' polls act on them, so that a signal
+never lands inside starting or stopping sshd. The settings were read with the plan (distributed.Settings).
 """
 
 import os
-import socket
 import time
 
-from . import log
-from .errors import JobError, LauncherError, NotFound
-from .outcome import StatusServer, ask_master
+from . import jsonc, log
+from .errors import JobError, LauncherError, NotFound, ProgramFailed, Stopped
 from .probes import which
 
 LINGER = 60.0   # seconds the master keeps answering after mpirun ended, for workers yet to ask
-POLL = 1.0      # seconds between two questions of a worker, and between two looks for a worker's sshd
+POLL = 1.0      # seconds between two questions of a worker, two looks for a worker's sshd, two looks for a signal
 NOTE = 30.0     # seconds between two progress lines of a long wait
-
-SETTINGS = (  # the bounded waits, in seconds: variable, default
-    ("SM_TRAIN_DNS_TIMEOUT", 900.0),           # every host name resolves (the toolkit: 15 minutes)
-    ("SM_TRAIN_WORKER_TIMEOUT", 3600.0),       # the MPI master sees every worker's sshd (the toolkit: 1 hour)
-    ("SM_TRAIN_MASTER_TIMEOUT", 3600.0),       # an MPI worker gets the master's first answer
-    ("SM_TRAIN_MASTER_LOST_TIMEOUT", 300.0),   # an MPI worker hears again from a master that went silent
-)
+SSHD_GRACE = 5.0  # seconds sshd has between SIGTERM and SIGKILL
 
 
-class ProgramFailed(LauncherError):
-    """The distributed program (or the master's, for a worker) ended with a non-zero status."""
-
-    def __init__(self, message, status):
-        LauncherError.__init__(self, message)
-        self.status = status
-
-
-class Settings(object):
-    def __init__(self, env):
-        for name, default in SETTINGS:
-            setattr(self, name[9:].lower(), _number(env, name, default))
-        self.status_port = _port(env, "SM_TRAIN_STATUS_PORT", 7791)
-        self.ssh_port = _port(env, "SM_TRAIN_SSH_PORT", 22)
-        self.ssh_environment = env.get("SM_TRAIN_SSH_ENVIRONMENT", "/etc/environment")
-
-
-def _number(env, name, default):
-    text = env.get(name)
-    if not text:
-        return default
-    try:
-        value = float(text)
-    except ValueError:
-        value = -1.0
-    if not 0 < value < float("inf"):
-        raise JobError("%s must be a positive number of seconds, not %r" % (name, text))
-    return value
-
-
-def _port(env, name, default):
-    text = env.get(name)
-    if not text:
-        return default
-    if not text.isdigit() or not 0 < int(text) < 65536:
-        raise JobError("%s must be a TCP port number, not %r" % (name, text))
-    return int(text)
-
-
-def run(plan, env, layout, grace=None, shown_argv=None):
+def run(plan, env, layout, grace, shown_argv):
     """This node's part; returns the exit status, or execs (role "exec"; supervised when ``grace`` is set)."""
     cluster = plan.cluster
-    settings = Settings(env)
+    settings = cluster.settings
     if which(plan.argv[0], env.get("PATH", os.defpath)) is None and "/" not in plan.argv[0]:
         raise NotFound("%s not found on PATH: the %s job needs it in the image" % (plan.argv[0], cluster.engine))
-    wait_for_names(cluster.hosts, settings.dns_timeout, env)
-    if cluster.role == "exec":
-        if grace is not None:
-            from . import supervise
+    stop = Stop()
+    with stop:  # before the name wait: as PID 1 without a handler, SIGTERM would be ignored for up to 15 minutes
+        wait_for_names(cluster.hosts, settings.dns_timeout, env, stop)
+        if cluster.role == "mpi-master":
+            return master(plan, env, settings, stop)
+        if cluster.role == "mpi-worker":
+            return worker(plan, env, settings, stop)
+    stop.check("while waiting for the host names to resolve")  # the handlers are the launcher's own again from here on
+    if grace is not None:
+        from . import supervise
 
-            return supervise.run(plan, env, layout, grace, shown_argv or plan.argv)
-        from .launch import execute
+        return supervise.run(plan, env, layout, grace, shown_argv)
+    from .launch import execute
 
-        execute(plan, env)
-    if cluster.role == "mpi-master":
-        return master(plan, env, settings)
-    return worker(plan, env, settings)
+    execute(plan, env)
 
 
-def wait_for_names(hosts, timeout, env):
+def _signals():
+    """The C module behind `signal`: its handlers without importing enum (as launch.restore_signals does)."""
+    try:
+        import _signal as signals
+    except ImportError:  # pragma: no cover - not CPython
+        import signal as signals
+    return signals
+
+
+class Stop(object):
+    """While in effect (``with``), SIGTERM and SIGINT are recorded, never raised from wherever the main thread
+    happens to be; ``check`` turns the first one into Stopped (status 128+N) at a point where that is safe."""
+
+    def __init__(self):
+        self.received = []
+        self.previous = {}
+
+    def __enter__(self):
+        signals = _signals()
+        for sig in (signals.SIGTERM, signals.SIGINT):
+            self.previous[sig] = signals.signal(sig, self._record)
+        return self
+
+    def __exit__(self, *exc):
+        signals = _signals()
+        for sig, handler in self.previous.items():
+            if handler is not None:  # None: a handler not set from Python, which cannot be put back
+                signals.signal(sig, handler)
+        return False
+
+    def _record(self, signum, frame):
+        self.received.append(signum)
+
+    def check(self, when):
+        if self.received:
+            from .statuses import signal_name
+
+            raise Stopped(self.received[0], signal_name(self.received[0]), when)
+
+
+class Wait(object):
+    """One bounded wait: a progress line every NOTE seconds, the error once ``timeout`` has passed (naming the
+    ``setting`` that sets it), and sleeps that end with Stopped when a signal came (``what`` says for what)."""
+
+    def __init__(self, timeout, setting, what, stop, first_note=NOTE):
+        self.start = time.monotonic()
+        self.timeout = timeout
+        self.setting = setting
+        self.what = what
+        self.stop = stop
+        self.noted = self.start + first_note
+
+    def expired(self):
+        return time.monotonic() - self.start >= self.timeout
+
+    def note(self, text):
+        now = time.monotonic()
+        if now >= self.noted:
+            log.info("%s (%.0f s of %g s)" % (text, now - self.start, self.timeout))
+            self.noted = now + NOTE
+
+    def fail(self, text, reason=None):
+        return JobError("%s within %g s%s; %s sets the wait"
+                        % (text, self.timeout, " (%s)" % reason if reason else "", self.setting))
+
+    def sleep(self, seconds):
+        """Up to ``seconds``, never past the deadline, looking for a signal at least every POLL seconds."""
+        end = time.monotonic() + min(seconds, max(self.start + self.timeout - time.monotonic(), 0.01))
+        while True:
+            self.stop.check("while waiting for %s" % self.what)
+            left = end - time.monotonic()
+            if left <= 0:
+                return
+            time.sleep(min(left, POLL))
+
+
+def wait_for_names(hosts, timeout, env, stop):
     """Until every host name resolves (the platform's DNS lags the start); not for one host or local mode."""
     if len(hosts) < 2:
         return
     if env.get("SM_STUDIO_LOCAL_MODE", "False").lower() == "true":
         log.info("Bypass DNS check in case of Studio Local Mode execution.")
         return
-    start = time.monotonic()
+    import socket  # here, not above: socket imports enum and selectors, ~4 ms that a one-host torchrun start skips
+
+    wait = Wait(timeout, "SM_TRAIN_DNS_TIMEOUT", "the host names to resolve", stop, first_note=0)
     pending = list(hosts)
-    delay, noted = 0.1, start
+    delay = 0.1
     while pending:
         try:
             socket.gethostbyname(pending[0])
             pending.pop(0)
             continue
-        except (OSError, UnicodeError) as e:
+        except OSError as e:
             reason = str(e)
-        waited = time.monotonic() - start
-        if waited >= timeout:
-            raise JobError("host name %s did not resolve within %g s (%s); SM_TRAIN_DNS_TIMEOUT sets the wait"
-                           % (pending[0], timeout, reason))
-        if time.monotonic() >= noted:
-            log.info("Waiting for host names to resolve: %s (%s; %.0f s of %g s)"
-                     % (", ".join(pending), reason, waited, timeout))
-            noted = time.monotonic() + NOTE
-        time.sleep(min(delay, max(timeout - waited, 0.01)))
+        except (ValueError, TypeError, UnicodeError) as e:  # a NUL, an over-long label: no retry will help
+            raise JobError("host name %s cannot be looked up: %s" % (jsonc.quote(pending[0]), e))
+        if wait.expired():
+            raise wait.fail("host name %s did not resolve" % pending[0], reason)
+        wait.note("Waiting for host names to resolve: %s; %s" % (", ".join(pending), reason))
+        wait.sleep(delay)
         delay = min(delay * 2, 30.0)
     log.info("All %d host names resolve" % len(hosts))
 
@@ -130,30 +164,25 @@ def start_sshd(argv):
         raise JobError("%s could not be started: %s" % (argv[0], e.strerror or e))
 
 
-def stop(child):
-    import signal
-
+def stop_group(child, sig, grace):
+    """Send ``sig`` to the group that ``child`` leads, then reap it, killing the group after ``grace`` seconds."""
     if child.poll() is None:
-        try:
-            os.killpg(child.pid, signal.SIGTERM)
-        except OSError:
-            pass
+        _signal_group(child, sig)
     try:
-        child.wait(5)
+        child.wait(grace)
     except Exception:  # subprocess.TimeoutExpired, without importing subprocess here
-        child.kill()
+        _signal_group(child, _signals().SIGKILL)
         child.wait()
 
 
-def _stop_on_signals():
-    """SIGTERM or SIGINT while we wait ends the wait through the finally blocks, so sshd is stopped too."""
-    import signal
-
-    def stopped(signum, frame):
-        raise ProgramFailed("stopped by signal %d while waiting" % signum, 128 + signum)
-
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(sig, stopped)
+def _signal_group(child, sig):
+    try:
+        os.killpg(child.pid, sig)
+    except OSError:
+        try:  # it left its group: it still gets the signal
+            child.send_signal(sig)
+        except OSError:
+            pass
 
 
 def _check_sshd(sshd):
@@ -163,148 +192,169 @@ def _check_sshd(sshd):
 
 def has_ssh_banner(host, port, timeout=5.0):
     """A TCP connection to ``host`` that reads an SSH banner: its sshd is up (no login is needed for that)."""
+    import socket
+
     try:
         with socket.create_connection((host, port), timeout) as conn:
             return conn.recv(4) == b"SSH-"
-    except (OSError, UnicodeError):
+    except (OSError, ValueError):  # ValueError: UnicodeError from IDNA, or a NUL in the name
         return False
 
 
-def master(plan, env, settings):
+def master(plan, env, settings, stop):
     """sshd, the status server, the workers' sshd, then mpirun; the workers learn its outcome."""
     workers = plan.cluster.workers
     if not workers:  # one host: nobody to ssh into, nobody to tell
-        return _finish(_run_child(plan.argv, plan.cwd, env), plan.argv[0])
+        return _finish(_run_child(plan.argv, plan.cwd, env, stop), plan.argv[0])
+    from .outcome import StatusServer
+
     sshd = server = None
-    _stop_on_signals()
     try:
-        sshd = start_sshd([env.get("SM_TRAIN_SSHD") or "/usr/sbin/sshd", "-D"])
+        sshd = start_sshd([settings.sshd, "-D"])
         server = StatusServer(settings.status_port, workers)
-        _wait_for_workers(workers, settings, sshd)
+        _wait_for_workers(workers, settings, sshd, stop)
         log.info("Running %s" % " ".join(plan.argv[:1]))
-        status = _run_child(plan.argv, plan.cwd, env)
+        code = _run_child(plan.argv, plan.cwd, env, stop)
     except LauncherError as e:
-        if server:
-            server.finish(e.status or 1, LINGER, everyone=False)
+        if server:  # the workers already asking learn the failure; a further signal cuts that linger short
+            seen = len(stop.received)
+            server.finish(e.status or 1, LINGER, everyone=False, stopped=lambda: len(stop.received) > seen)
         raise
     finally:
         if sshd:
-            stop(sshd)
-    server.finish(status, LINGER)
-    return _finish(status, plan.argv[0])
+            stop_group(sshd, _signals().SIGTERM, SSHD_GRACE)
+    from .statuses import from_returncode
+
+    server.finish(from_returncode(code), LINGER, stopped=lambda: bool(stop.received))
+    stop.check("while telling the MPI workers the outcome")
+    return _finish(code, plan.argv[0])
 
 
-def _finish(status, name):
-    if status:
-        raise ProgramFailed("%s exited with status %d" % (name, status), status)
-    return 0
+def _finish(code, name):
+    """0 for a program that succeeded; ProgramFailed, with the shell's status, for one that did not."""
+    if code == 0:
+        return 0
+    from .statuses import describe_returncode, from_returncode
+
+    how = "exited with status %d" % code if code > 0 else describe_returncode(code)
+    raise ProgramFailed("%s %s" % (name, how), from_returncode(code))
 
 
-def _wait_for_workers(workers, settings, sshd):
+def _wait_for_workers(workers, settings, sshd, stop):
     log.info("Waiting for the MPI workers' SSH daemons: %s" % ", ".join(workers))
-    start = time.monotonic()
-    noted = start + NOTE
+    wait = Wait(settings.worker_timeout, "SM_TRAIN_WORKER_TIMEOUT", "the MPI workers' SSH daemons", stop)
     pending = list(workers)
     while pending:
         _check_sshd(sshd)
         if has_ssh_banner(pending[0], settings.ssh_port):
             log.info("Worker %s available for communication" % pending.pop(0))
             continue
-        waited = time.monotonic() - start
-        if waited >= settings.worker_timeout:
-            raise JobError("the SSH daemon of MPI worker %s did not answer on port %d within %g s; "
-                           "SM_TRAIN_WORKER_TIMEOUT sets the wait" % (pending[0], settings.ssh_port,
-                                                                       settings.worker_timeout))
-        if time.monotonic() >= noted:
-            log.info("Still waiting for the SSH daemons of %s (%.0f s of %g s)"
-                     % (", ".join(pending), waited, settings.worker_timeout))
-            noted = time.monotonic() + NOTE
-        time.sleep(POLL)
+        if wait.expired():
+            raise wait.fail("the SSH daemon of MPI worker %s did not answer on port %d"
+                            % (pending[0], settings.ssh_port))
+        wait.note("Still waiting for the SSH daemons of %s" % ", ".join(pending))
+        wait.sleep(POLL)
 
 
-def _run_child(argv, cwd, env):
-    """Run ``argv`` to its end, passing SIGTERM and SIGINT on; its status as a shell reports it."""
-    import signal
+def _run_child(argv, cwd, env, stop):
+    """Run ``argv`` to its end, passing SIGTERM and SIGINT on; its subprocess return code. The forwarding
+    handler is in place before the child starts: a signal that comes while Popen runs is passed on after."""
     import subprocess
 
-    try:
-        child = subprocess.Popen(argv, cwd=cwd, env=env)
-    except OSError as e:
-        from .launch import exec_error
-
-        raise exec_error(argv[0], e)
+    signals = _signals()
+    child, pending = [], []
 
     def forward(signum, frame):
-        try:
-            child.send_signal(signum)
-        except OSError:
-            pass
+        if child:
+            _send(child[0], signum)
+        else:
+            pending.append(signum)
 
-    previous = dict((sig, signal.signal(sig, forward)) for sig in (signal.SIGTERM, signal.SIGINT))
+    previous = dict((sig, signals.signal(sig, forward)) for sig in (signals.SIGTERM, signals.SIGINT))
     try:
-        code = child.wait()
+        stop.check("before %s started" % argv[0])  # one that came after the last wait looked
+        try:
+            child.append(subprocess.Popen(argv, cwd=cwd, env=env))
+        except OSError as e:
+            from .launch import exec_error
+
+            raise exec_error(argv[0], e)
+        while pending:
+            _send(child[0], pending.pop(0))
+        return child[0].wait()
     finally:
         for sig, handler in previous.items():
-            signal.signal(sig, handler)
-    return 128 - code if code < 0 else code
+            if handler is not None:
+                signals.signal(sig, handler)
+
+
+def _send(child, signum):
+    try:
+        child.send_signal(signum)
+    except OSError:
+        pass
 
 
 def export_to_ssh_sessions(env, path):
     """Append the environment to ``path`` (/etc/environment, read by sshd's PAM), as the toolkit's worker
-    does: the ranks that mpirun starts through ssh see the image's PATH and this host's CURRENT_HOST."""
+    does: the ranks that mpirun starts through ssh see the image's PATH and this host's CURRENT_HOST. It holds
+    the job's credentials and secret hyperparameters, so the file is made 0600 (PAM reads it as root) before
+    they go in; where that fails, nothing is written."""
     if not path:
         return
     lines = "".join("%s=%s\n" % (k, v) for k, v in env.items() if "\n" not in k + v and "=" not in k)
     try:
-        with open(path, "a") as f:
-            f.write(lines)
+        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+        with os.fdopen(fd, "ab") as f:
+            os.fchmod(fd, 0o600)
+            f.write(os.fsencode(lines))  # the plan checked that every name and value encodes (plan.check_exec)
     except OSError as e:
         log.warning("could not write the environment for ssh sessions to %s: %s" % (path, e.strerror or e))
 
 
-def worker(plan, env, settings):
+def worker(plan, env, settings, stop):
     """sshd for mpirun to reach, then the master's outcome, which becomes this node's exit status."""
     cluster = plan.cluster
     export_to_ssh_sessions(env, settings.ssh_environment)
     sshd = None
-    _stop_on_signals()
     try:
         sshd = start_sshd(plan.argv)
-        status = _wait_for_outcome(cluster.master, cluster.current_host, settings, sshd)
+        status = _wait_for_outcome(cluster.master, cluster.current_host, settings, sshd, stop)
     finally:
         if sshd:
-            stop(sshd)
+            stop_group(sshd, _signals().SIGTERM, SSHD_GRACE)
     if status:
         raise ProgramFailed("the MPI job on master %s failed with status %d" % (cluster.master, status), status)
     log.info("The MPI job on master %s succeeded" % cluster.master)
     return 0
 
 
-def _wait_for_outcome(master, host, settings, sshd):
+def _wait_for_outcome(master, host, settings, sshd, stop):
+    """The master's "exit N"; until its first answer, SM_TRAIN_MASTER_TIMEOUT bounds the wait, and after it
+    SM_TRAIN_MASTER_LOST_TIMEOUT bounds each silence."""
+    from .outcome import ask_master
+
     log.info("Waiting for the MPI master %s (status port %d)" % (master, settings.status_port))
-    start = time.monotonic()
-    seen = None
-    noted = start + NOTE
+    wait = Wait(settings.master_timeout, "SM_TRAIN_MASTER_TIMEOUT", "the MPI master %s" % master, stop)
+    heard = False
     while True:
         _check_sshd(sshd)
         answer = ask_master(master, settings.status_port, host)
-        now = time.monotonic()
         if answer == "running" or (answer or "").startswith("exit "):
-            if seen is None:
+            if not heard:
                 log.info("MPI master %s is up; waiting for the job to end" % master)
-            seen = now
+                heard = True
             if answer != "running":
                 try:
                     return int(answer[5:])
                 except ValueError:
                     raise JobError("the MPI master %s sent an unreadable status: %r" % (master, answer[:80]))
-        elif seen is None and now - start >= settings.master_timeout:
-            raise JobError("the MPI master %s did not answer on port %d within %g s; SM_TRAIN_MASTER_TIMEOUT sets "
-                           "the wait" % (master, settings.status_port, settings.master_timeout))
-        elif seen is not None and now - seen >= settings.master_lost_timeout:
-            raise JobError("lost the MPI master %s: no answer for %g s; SM_TRAIN_MASTER_LOST_TIMEOUT sets the wait"
-                           % (master, settings.master_lost_timeout))
-        elif now >= noted:
-            log.info("Still waiting for the MPI master %s (%.0f s)" % (master, now - start))
-            noted = now + NOTE
-        time.sleep(POLL)
+            wait = Wait(settings.master_lost_timeout, "SM_TRAIN_MASTER_LOST_TIMEOUT",
+                        "the MPI job on %s to end" % master, stop)
+        elif wait.expired():
+            if heard:
+                raise wait.fail("lost the MPI master %s: it did not answer again" % master)
+            raise wait.fail("the MPI master %s did not answer on port %d" % (master, settings.status_port))
+        else:
+            wait.note("Still waiting for the MPI master %s" % master)
+        wait.sleep(POLL)

@@ -89,6 +89,9 @@ def _check_resource_config(path, rc):
     for key in ("current_host", "current_instance_type", "current_group_name", "network_interface_name"):
         if key in rc and not isinstance(rc[key], str):
             raise JobError("%s: '%s' must be a string, not %s" % (path, key, _short(rc[key])))
+    for host in hosts:
+        if not host or "\0" in host or any(c.isspace() for c in host):
+            raise JobError("%s: host name %s is empty or holds a NUL or a space" % (path, jsonc.quote(host)))
     if rc["current_host"] not in hosts:
         raise JobError("%s: current_host %s is not among hosts %s"
                        % (path, jsonc.quote(rc["current_host"]), _short(hosts)))

@@ -5,10 +5,9 @@ running. Each builder mirrors one runner of sagemaker-training 5.1.4 (runner.py,
 smdataparallel.py, pytorch_xla.py) and sagemaker_pytorch_container/training.py.
 """
 
-import json
 import os
-import re
 
+from . import jsonc, options
 from .errors import JobError, NotFound
 
 # sagemaker_training/__init__.py of 5.1.4
@@ -36,13 +35,33 @@ class Cluster(object):
     """What the launch step does besides exec: ``role`` is "exec" (every node execs the engine), "mpi-master"
     (runs mpirun, then tells the workers its outcome) or "mpi-worker" (serves ssh and waits for that outcome)."""
 
-    def __init__(self, role, engine, hosts, master, current_host, workers):
+    def __init__(self, role, engine, hosts, master, current_host, workers, settings):
         self.role = role
         self.engine = engine
         self.hosts = hosts              # every host of the job: their names must resolve first
         self.master = master
         self.current_host = current_host
         self.workers = workers          # for the master: the hosts whose sshd it waits for
+        self.settings = settings
+
+
+class Settings(object):
+    """The SM_TRAIN_* settings of cluster.py's waits, read when the plan is made: a bad one is a UsageError
+    (status 2) in --print-env too, before anything is installed. Every wait is in seconds."""
+
+    def __init__(self, environ):
+        # every host name resolves (the toolkit: 15 minutes)
+        self.dns_timeout = options.seconds(None, environ, "SM_TRAIN_DNS_TIMEOUT", 900)
+        # the MPI master sees every worker's sshd (the toolkit: 1 hour)
+        self.worker_timeout = options.seconds(None, environ, "SM_TRAIN_WORKER_TIMEOUT", 3600)
+        # an MPI worker gets the master's first answer
+        self.master_timeout = options.seconds(None, environ, "SM_TRAIN_MASTER_TIMEOUT", 3600)
+        # an MPI worker hears again from a master that went silent
+        self.master_lost_timeout = options.seconds(None, environ, "SM_TRAIN_MASTER_LOST_TIMEOUT", 300)
+        self.status_port = options.integer(environ, "SM_TRAIN_STATUS_PORT", 7791, 1, 65535)
+        self.ssh_port = options.integer(environ, "SM_TRAIN_SSH_PORT", 22, 1, 65535)
+        self.ssh_environment = environ.get("SM_TRAIN_SSH_ENVIRONMENT", "/etc/environment")
+        self.sshd = environ.get("SM_TRAIN_SSHD") or DEFAULT_SSHD
 
 
 def select(training_env):
@@ -63,11 +82,12 @@ def apply(plan, python, environ, command=None):
     engine = select(t)
     if engine is None:  # outside the distribution groups, or only a switch the PyTorch container ignores (a
         return          # TensorFlow parameter server): the core's single process, as the plain toolkit runs it
+    settings = Settings(environ)
     hosts = t["distribution_hosts"]
     env = container_env(t)
     if t["current_host"] not in hosts:
         raise JobError("current host %s is not among the distribution hosts %s"
-                       % (t["current_host"], json.dumps(hosts)))
+                       % (t["current_host"], _shown(hosts)))
     kind = "explicit" if command else entry_kind(plan.rendered.entry_point, plan.cwd)
     pph = processes_per_host(t)
     master = t["master_hostname"]
@@ -80,7 +100,7 @@ def apply(plan, python, environ, command=None):
         argv = xla_argv(t, kind, python, plan.rendered.entry_point, plan.rendered.user_args)
     elif t["current_host"] != master:
         role = "mpi-worker"
-        argv = [environ.get("SM_TRAIN_SSHD") or DEFAULT_SSHD, "-D"]
+        argv = [settings.sshd, "-D"]
         if engine == "smddp" and not t["is_smddprun_installed"]:
             raise NotFound(_NO_SMDDPRUN)
     else:
@@ -95,7 +115,7 @@ def apply(plan, python, environ, command=None):
     plan.env = _merged(plan.env, env)
     plan.argv = argv
     plan.cluster = Cluster(role, engine, t["hosts"], master, t["current_host"],
-                           [h for h in hosts if h != master] if role == "mpi-master" else [])
+                           [h for h in hosts if h != master] if role == "mpi-master" else [], settings)
 
 
 def _merged(first, second):
@@ -130,9 +150,14 @@ def processes_per_host(t):
     return t["additional_framework_parameters"].get("sagemaker_mpi_num_of_processes_per_host", default)
 
 
+def _shown(value):
+    """A value in an error message, as JSON (compact, as config.py shows them)."""
+    return jsonc.dumps(value, sort_keys=False)
+
+
 def _whole(value, name):
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise JobError("hyperparameter %s must be a positive whole number, not %s" % (name, json.dumps(value)))
+        raise JobError("hyperparameter %s must be a positive whole number, not %s" % (name, _shown(value)))
     return value
 
 
@@ -203,14 +228,14 @@ def mpi_program(kind, python, argv, name, args):
     if kind == "program":
         return [python, "-m", "mpi4py", name] + args
     if kind == "package":
-        return [python, "-m", "mpi4py", "-m", re.sub(r"\.py$", "", name)] + args
+        return [python, "-m", "mpi4py", "-m", name[:-3] if name.endswith(".py") else name] + args
     return list(argv)
 
 
 def custom_mpi_options(text, name):
     """The toolkit's argparse of the custom options: --NCCL_DEBUG (default INFO) is taken, the rest passed on."""
     if not isinstance(text, str):
-        raise JobError("hyperparameter %s must be a string of mpirun options, not %s" % (name, json.dumps(text)))
+        raise JobError("hyperparameter %s must be a string of mpirun options, not %s" % (name, _shown(text)))
     import argparse
 
     class Parser(argparse.ArgumentParser):
@@ -267,7 +292,7 @@ def _model_parallel(env, itype, smddpmprun):
         if major.isdigit() and int(major) > 1:
             argv += ["-x", "NCCL_ALGO=ring"]
     try:
-        backend = json.loads(mp).get("ddp_dist_backend", "auto")
+        backend = jsonc.loads(mp).get("ddp_dist_backend", "auto")
     except (ValueError, AttributeError):
         raise JobError("hyperparameter mp_parameters must be a JSON object, not %s" % mp[:80])
     if backend == "auto" and smddpmprun:

@@ -29,3 +29,20 @@ class NotFound(LauncherError):
     """The program does not exist."""
 
     status = 127
+
+
+class Stopped(LauncherError):
+    """A signal ended the launch before the program ran; the status is the shell's 128+N."""
+
+    def __init__(self, signum, name, when):
+        LauncherError.__init__(self, "stopped by %s (signal %d) %s" % (name, signum, when))
+        self.status = 128 + signum
+
+
+class ProgramFailed(LauncherError):
+    """A distributed program (or, for an MPI worker, the master's) ended with a non-zero status, which the
+    launcher ends with too."""
+
+    def __init__(self, message, status):
+        LauncherError.__init__(self, message)
+        self.status = status

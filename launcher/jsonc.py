@@ -26,7 +26,20 @@ class _Decoding(object):
     parse_constant = _CONSTANTS.__getitem__
 
 
-_scan = _json.make_scanner(_Decoding()) if _json else None
+def _unserializable(value):
+    raise TypeError("Object of type %s is not JSON serializable" % type(value).__name__)
+
+
+def _encoder(sort_keys, ensure_ascii):
+    strings = _json.encode_basestring_ascii if ensure_ascii else _json.encode_basestring
+    return _json.make_encoder({}, _unserializable, strings, None, ":", ",", sort_keys, False, True)
+
+
+try:  # a future CPython may change these private signatures: then the json package does all the work
+    _scan = _json.make_scanner(_Decoding())
+    _encoder(True, True)
+except Exception:  # noqa: BLE001
+    _json = _scan = None
 
 
 def loads(text):
@@ -51,9 +64,7 @@ def dumps(value, sort_keys=True, ensure_ascii=True):
     """json.dumps(value, sort_keys=sort_keys, separators=(",", ":"), ensure_ascii=ensure_ascii)."""
     if _json is None:
         return _json_package().dumps(value, sort_keys=sort_keys, separators=(",", ":"), ensure_ascii=ensure_ascii)
-    strings = _json.encode_basestring_ascii if ensure_ascii else _json.encode_basestring
-    encode = _json.make_encoder({}, _unserializable, strings, None, ":", ",", sort_keys, False, True)
-    return "".join(encode(value, 0))
+    return "".join(_encoder(sort_keys, ensure_ascii)(value, 0))
 
 
 def quote(text):
@@ -72,10 +83,6 @@ def pretty(value, indent=4, level=0):
         items = [pad + pretty(v, indent, level + 1) for v in value]
         return "[" + ",".join(items) + "\n" + " " * indent * level + "]"
     return dumps(value)
-
-
-def _unserializable(value):
-    raise TypeError("Object of type %s is not JSON serializable" % type(value).__name__)
 
 
 def _json_package():

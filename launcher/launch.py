@@ -5,41 +5,48 @@ import os
 import sys
 
 from . import log
-from .errors import JobError, NotExecutable, NotFound
+from .errors import JobError, NotExecutable, NotFound, Stopped
 
 FAILURE_LIMIT = 1024  # SageMaker shows the first 1024 characters of the failure file as FailureReason
 
 
 def write_failure(layout, message):
     """Write the failure file unless one exists (the program's own reason wins); never raises."""
-    text = message[:FAILURE_LIMIT]
+    write_status_file(layout, layout.failure, message[:FAILURE_LIMIT], keep_existing=True)
+
+
+def write_success(layout):
+    """Write the (empty) success file; never raises."""
+    write_status_file(layout, layout.success, "", keep_existing=False)
+
+
+def write_status_file(layout, path, text, keep_existing):
+    """Write output/failure or output/success, creating output/ when the base dir exists; never raises.
+    Without the base dir (a laptop with no /opt/ml) there is nowhere to report to: skip quietly."""
+    if not os.path.isdir(layout.base):
+        log.debug("not writing %s: %s does not exist" % (path, layout.base))
+        return
+    flags = os.O_WRONLY | os.O_CREAT | (os.O_EXCL if keep_existing else os.O_TRUNC)
     try:
-        if os.path.isdir(layout.base):
-            os.makedirs(layout.output, exist_ok=True)
-        fd = os.open(layout.failure, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+        os.makedirs(layout.output, exist_ok=True)
+        fd = os.open(path, flags, 0o644)
     except FileExistsError:
         log.info("Failure file exists. Skipping creation....")
         return
     except OSError as e:
-        log.warning("could not write %s: %s" % (layout.failure, e.strerror or e))
+        log.warning("could not write %s: %s" % (path, e.strerror or e))
         return
-    with os.fdopen(fd, "wb") as f:
-        f.write(text.encode("utf-8", "replace"))
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(text.encode("utf-8", "replace"))
+    except OSError as e:
+        log.warning("could not write %s: %s" % (path, e.strerror or e))
 
 
 def prepare(plan, env):
     """The steps between the decision to run and exec: install commands, then the execute bit."""
-    for step in plan.install:
-        log.info("Installing dependencies: %s" % " ".join(step))
-        import subprocess
-
-        try:
-            status = subprocess.call(step, cwd=plan.cwd, env=env)
-        except OSError as e:
-            raise JobError("could not run %s: %s" % (" ".join(step), e.strerror or e))
-        if status != 0:
-            raise JobError("dependency install failed with exit status %d: %s (cwd %s)"
-                           % (status, " ".join(step), plan.cwd))
+    if plan.install:
+        _install(plan.install, plan.cwd, env)
     if plan.chmod:
         try:
             os.chmod(plan.chmod, os.stat(plan.chmod).st_mode | 0o111)
@@ -47,19 +54,50 @@ def prepare(plan, env):
             raise NotExecutable("cannot make %s executable: %s" % (plan.chmod, e.strerror or e))
 
 
+def _install(steps, cwd, env):
+    """Run the install commands. SIGTERM and SIGINT stop them (subprocess.call kills the running one):
+    as PID 1 without a handler, a SageMaker stop during `pip install` would be ignored for 120 s."""
+    import signal
+    import subprocess
+
+    from . import statuses
+
+    def stop(signum, frame):
+        raise Stopped(signum, signal.Signals(signum).name, "while installing dependencies")
+
+    previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        for step in steps:
+            log.info("Installing dependencies: %s" % " ".join(step))
+            try:
+                status = subprocess.call(step, cwd=cwd, env=env)
+            except OSError as e:
+                raise JobError("could not run %s: %s" % (" ".join(step), e.strerror or e))
+            if status != 0:
+                raise JobError("dependency install failed (%s): %s (cwd %s)"
+                               % (statuses.describe_returncode(status), " ".join(step), cwd))
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
 def execute(plan, env):
     """Replace this process with the program; returns only by raising."""
-    os.chdir(plan.cwd)
+    try:
+        os.chdir(plan.cwd)
+    except OSError as e:
+        raise JobError("cannot change to the code directory %s: %s" % (plan.cwd, e.strerror or e))
     sys.stdout.flush()
     sys.stderr.flush()
     restore_signals()
     try:
         os.execvpe(plan.argv[0], plan.argv, env)
     except OSError as e:
+        restore_signals(ignore=True)  # stderr may be a closed pipe: the error line must not kill us
         raise exec_error(plan.argv[0], e)
 
 
-def restore_signals():
+def restore_signals(ignore=False):
     """Undo what CPython did at start-up: an ignored SIGPIPE (and SIGXFSZ) survives exec, and would make
     `yes | head` in the program print "Broken pipe". subprocess restores them the same way."""
     try:
@@ -68,7 +106,7 @@ def restore_signals():
         import signal as signals
     for name in ("SIGPIPE", "SIGXFSZ"):
         if hasattr(signals, name):
-            signals.signal(getattr(signals, name), signals.SIG_DFL)
+            signals.signal(getattr(signals, name), signals.SIG_IGN if ignore else signals.SIG_DFL)
 
 
 def exec_error(name, e):

@@ -7,7 +7,7 @@ import re
 import sys
 import time
 
-from . import local_hosts, local_tree, log
+from . import local_hosts, local_tree, log, options
 from .errors import JobError, LauncherError, UsageError
 from .layout import Layout
 
@@ -89,31 +89,20 @@ def parse(argv, environ):
     from .cli import hp_style
 
     opts = Options()
-    i = 0
-    while i < len(argv):
-        arg = argv[i]
-        if arg == "--":
-            opts.command = argv[i + 1:]
-            if not opts.command:
-                raise UsageError("'--' must be followed by the program to run")
-            break
-        name, has_value, value = arg.partition("=")
-        if name in _VALUED:
-            if not has_value:
-                if i + 1 >= len(argv):
-                    raise UsageError("option %s needs a value" % name)
-                i += 1
-                value = argv[i]
-            _take(opts, name, value)
-        elif arg in ("-h", "--help"):
-            opts.help = True
-        elif arg.startswith("-"):
-            raise UsageError("unknown option %r (see local --help)" % arg)
-        else:
+    for name, value in options.scan(argv, _VALUED, ("-h", "--help")):
+        if name is None:
             raise UsageError("unexpected argument %r: name the program with --program, or put a command after --"
-                             % arg)
-        i += 1
+                             % value[0])
+        if name == "--":
+            opts.command = value
+        elif name in _VALUED:
+            _take(opts, name, value)
+        else:
+            opts.help = True
+    if opts.help:
+        return opts
     opts.hp_style = hp_style(opts.hp_style, environ)
+    options.seconds(None, environ, "SM_TRAIN_PROBE_TIMEOUT", "10")  # each host's launcher would refuse it
     if opts.program is not None and opts.command:
         raise UsageError("give --program or a command after --, not both")
     return opts
@@ -233,12 +222,14 @@ class LocalJob(object):
 
     def report(self, codes, seconds, stopped_by):
         """(the job's exit status, the closing record: where the model and the output went, why hosts failed)."""
-        statuses = [local_hosts.status_of(code) for code in codes]
+        from .statuses import from_returncode, signal_name
+
+        statuses = [from_returncode(code) for code in codes]
         status = next((s for s in statuses if s != 0), 0)
         failed = [h for h, s in zip(self.hosts, statuses) if s != 0]
         head = "local job %s: exit status %d after %.1f s" % (self.job_name, status, seconds)
         if stopped_by is not None:
-            head += ", stopped by %s" % local_hosts.signal_name(stopped_by)
+            head += ", stopped by %s" % signal_name(stopped_by)
         if len(self.hosts) > 1 and failed:
             head += " (failed: %s)" % ", ".join(failed)
         lines = [head]
@@ -278,13 +269,10 @@ def _count_gpus(environ):
     """The GPU count for the summary line, probed as each host's launcher will probe it, without its log line."""
     from . import probes
 
-    try:
-        timeout = float(environ.get("SM_TRAIN_PROBE_TIMEOUT", "10"))
-    except ValueError:
-        timeout = 10.0
+    timeout = options.seconds(None, environ, "SM_TRAIN_PROBE_TIMEOUT", "10")
     quiet, log.threshold = log.threshold, log.WARNING
     try:
-        return probes.count_gpus(environ.get("PATH", os.defpath), timeout if 0 < timeout < 3600 else 10.0)
+        return probes.count_gpus(environ.get("PATH", os.defpath), timeout)
     finally:
         log.threshold = quiet
 
@@ -296,8 +284,8 @@ def _job_name():
 
 
 def _no_reason(code):
-    if code < 0:
-        return "killed by %s; no output/failure was written" % local_hosts.signal_name(-code)
-    return "exit status %d; no output/failure was written" % code
+    from .statuses import describe_returncode
+
+    return "%s; no output/failure was written" % describe_returncode(code)
 
 

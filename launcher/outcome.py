@@ -60,10 +60,10 @@ class StatusServer(object):
             finally:
                 conn.close()
 
-    def finish(self, status, linger, everyone=True):
+    def finish(self, status, linger, everyone=True, stopped=None):
         """Publish the outcome; return once the workers have read it (every worker, or with ``everyone`` false
-        only those already polling: a failed start must not wait for a worker that never came), or after
-        ``linger`` seconds."""
+        only those already polling: a failed start must not wait for a worker that never came), after
+        ``linger`` seconds, or once ``stopped()`` is true (it is asked every second)."""
         deadline = time.monotonic() + linger
         with self.changed:
             self.state = b"exit %d\n" % status
@@ -71,11 +71,12 @@ class StatusServer(object):
             while True:
                 waiting = (self.workers if everyone else self.asked & self.workers) - self.told
                 left = deadline - time.monotonic()
-                if not waiting or left <= 0:
+                if not waiting or left <= 0 or (stopped and stopped()):
                     break
-                self.changed.wait(left)
+                self.changed.wait(min(left, 1.0))
         if waiting:
-            log.warning("workers %s did not ask for the outcome within %g s" % (", ".join(sorted(waiting)), linger))
+            log.warning("workers %s did not ask for the outcome within %.0f s"
+                        % (", ".join(sorted(waiting)), linger - max(left, 0)))
         self.sock.close()
 
 
@@ -95,5 +96,5 @@ def ask_master(master, port, host, timeout=5.0):
         with socket.create_connection((master, port), timeout) as conn:
             conn.sendall(("%s\n" % host).encode("utf-8"))
             return _read_line(conn)
-    except (OSError, UnicodeError):
+    except (OSError, ValueError):  # ValueError: UnicodeError from IDNA, or a NUL in the name
         return None

@@ -35,12 +35,15 @@ def build(job, decoded, resources, layout, environ, command=None, args_renderer=
     if command:
         prog = program.explicit_program(command, layout.code, environ.get("PATH", os.defpath), python)
     else:
-        prog = program.entry_program(rendered.entry_point, layout.code, rendered.user_args, python)
+        prog = program.entry_program(rendered.entry_point, layout.code, rendered.user_args, python,
+                                     rendered.training_env["module_dir"])
     env = rendered.env
     if prog.argv[0] == python and "PYTHONUNBUFFERED" not in environ:
         # A deliberate difference from the toolkit: a Python program's logs reach CloudWatch as written.
         env = dict(env, PYTHONUNBUFFERED="1")
-    plan = Plan(env, prog.argv, layout.code, prog.install, prog.chmod, rendered)
+    if (environ.get("SAGEMAKER_BASE_DIR") or "/opt/ml") != layout.base:
+        env = dict(env, SAGEMAKER_BASE_DIR=layout.base)  # --root: the program's toolkit-based code finds it too
+    plan = Plan(env, prog.argv, prog.cwd, prog.install, prog.chmod, rendered)
     if rendered.training_env["distribution_instance_groups"]:  # a distribution hyperparameter is on
         from . import distributed
 

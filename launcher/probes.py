@@ -34,39 +34,36 @@ def which(name, path):
 
 
 def count_gpus(path, timeout):
-    out = _run([which("nvidia-smi", path), "--list-gpus"], timeout)
-    if out is None:
-        log.info("No GPUs detected (normal if no gpus installed)")
-        return 0
-    return sum(1 for line in out.split("\n") if line.startswith("GPU "))
+    out = _run("nvidia-smi", ["--list-gpus"], path, timeout, "No GPUs detected (normal if no gpus installed)")
+    return 0 if out is None else sum(1 for line in out.split("\n") if line.startswith("GPU "))
 
 
 def count_neurons(instance_type, path, timeout):
     if "trn2.48xlarge" in instance_type:
         return 64
-    out = _run([which("neuron-ls", path), "-j"], timeout)
+    out = _run("neuron-ls", ["-j"], path, timeout, "No Neurons detected (normal if no neurons installed)")
     if out is None:
-        log.info("No Neurons detected (normal if no neurons installed)")
         return 0
     try:
         cores = sum(item.get("nc_count", 0) for item in jsonc.loads(out))
-    except (ValueError, TypeError, AttributeError):
+    except (ValueError, TypeError, AttributeError, RecursionError):
         log.warning("neuron-ls -j printed something that is not its JSON device list; counting 0 Neuron cores")
         return 0
     log.info("Found %d neurons on this instance" % cores)
     return cores
 
 
-def _run(argv, timeout):
+def _run(name, args, path, timeout, absent):
     """The probe's stdout, or None when it is not installed, fails, or outlasts ``timeout`` seconds."""
-    if argv[0] is None:
+    found = which(name, path)
+    if found is None:
+        log.info(absent)  # the toolkit's words: users look for them
         return None
     import subprocess
 
-    name = os.path.basename(argv[0])
     try:
         # Its own session, so that a hung probe's children die with it and cannot hold the pipe open.
-        child = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+        child = subprocess.Popen([found] + args, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
                                  stdin=subprocess.DEVNULL, start_new_session=True)
     except OSError as e:
         log.warning("%s could not be started (%s); counting 0" % (name, e.strerror or e))
@@ -76,11 +73,15 @@ def _run(argv, timeout):
     except subprocess.TimeoutExpired:
         _kill_group(child.pid)
         child.stdout.close()
-        child.wait()
+        try:
+            child.wait(timeout=1)  # a probe stuck in the driver (state D) outlives even SIGKILL: leave it
+        except subprocess.TimeoutExpired:
+            pass
         log.warning("%s did not answer within %g s; counting 0 (set SM_TRAIN_PROBE_TIMEOUT to wait longer)"
                     % (name, timeout))
         return None
     if child.returncode != 0:
+        log.warning("%s %s failed with exit status %d; counting 0" % (name, " ".join(args), child.returncode))
         return None
     return out.decode("utf-8", "replace")
 

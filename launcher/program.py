@@ -20,8 +20,9 @@ _EMPTY = ("The training entry point name is empty. Set the 'sagemaker_program' h
 class Program(object):
     """The command to exec, the install commands to run before it, and a file that needs its x bits."""
 
-    def __init__(self, argv, install=(), chmod=None):
+    def __init__(self, argv, cwd, install=(), chmod=None):
         self.argv = argv
+        self.cwd = cwd
         self.install = list(install)
         self.chmod = chmod
 
@@ -66,27 +67,31 @@ def check_code_dir(code_dir):
         raise JobError("code directory %s does not exist: put the training code there" % code_dir)
 
 
-def entry_program(name, code_dir, args, python):
-    """The toolkit's command for entry point ``name``: a .sh, a package (setup.py), a .py, or a command."""
+def entry_program(name, code_dir, args, python, source=None):
+    """The toolkit's command for entry point ``name``: a .sh, a package (setup.py), a .py, or a command.
+    ``source`` is sagemaker_submit_directory, named when the program is missing (sm-train fetches no code)."""
     validate_name(name)
     check_code_dir(code_dir)
-    files = os.listdir(code_dir)
+    try:
+        files = os.listdir(code_dir)
+    except OSError as e:
+        raise JobError("code directory %s cannot be read: %s" % (code_dir, e.strerror or e))
     requirements = ["-r", "requirements.txt"] if "requirements.txt" in files else []
     if not name.endswith(".sh") and "setup.py" in files:
         module = name[:-3] if name.endswith(".py") else name
         install = [[python, "-m", "pip", "install", "."] + requirements]
-        return Program([python, "-m", module] + args, install)
-    path = _inside(code_dir, name)
+        return Program([python, "-m", module] + args, code_dir, install)
+    path = _inside(code_dir, name, source)
     if name.endswith(".py"):
         install = [[python, "-m", "pip", "install"] + requirements] if requirements else []
-        return Program([python, "--", name] + args, install)
+        return Program([python, "--", name] + args, code_dir, install)
     import shlex
 
     line = "./%s %s" % (shlex.quote(name), " ".join(shlex.quote(a) for a in args))
-    return Program(["/bin/sh", "-c", line], chmod=None if os.access(path, os.X_OK) else path)
+    return Program(["/bin/sh", "-c", line], code_dir, chmod=None if os.access(path, os.X_OK) else path)
 
 
-def _inside(code_dir, name):
+def _inside(code_dir, name, source):
     """The entry point's real path, which must exist inside the code dir and be a file."""
     top = os.path.realpath(code_dir)
     target = os.path.realpath(os.path.join(top, name))
@@ -96,18 +101,24 @@ def _inside(code_dir, name):
             "'sagemaker_program' hyperparameter (or ContainerEntrypoint) to a path inside that directory -- for "
             "example 'train.py' or 'bin/train.sh'." % name)
     if not os.path.exists(target):
-        raise NotFound("training entry point %r not found: %s does not exist" % (name, os.path.join(code_dir, name)))
+        hint = ""
+        if source and source != code_dir:
+            hint = "; sm-train does not fetch sagemaker_submit_directory (%s): put the code in %s" % (source, code_dir)
+        raise NotFound("training entry point %r not found: %s does not exist%s"
+                       % (name, os.path.join(code_dir, name), hint))
     if os.path.isdir(target):
         raise NotExecutable("training entry point %r is a directory: %s" % (name, os.path.join(code_dir, name)))
     return target
 
 
 def explicit_program(argv, code_dir, path, python):
-    """``-- PROGRAM ARGS``: run as given, found on PATH (or relative to the code dir when it has a '/')."""
-    check_code_dir(code_dir)
+    """``-- PROGRAM ARGS``: run as given, found on PATH (or relative to the cwd when it has a '/'), in the
+    code dir, or in the current directory in an image without one (ContainerArguments such as
+    ["python3", "/app/prep.py"] need no /opt/ml/code)."""
+    cwd = code_dir if os.path.isdir(code_dir) else os.getcwd()
     name = argv[0]
     if "/" in name:
-        found = os.path.join(code_dir, name)
+        found = os.path.join(cwd, name)
         if not os.path.exists(found):
             raise NotFound("command %r not found: %s does not exist" % (name, found))
     else:
@@ -120,6 +131,6 @@ def explicit_program(argv, code_dir, path, python):
     if os.path.isdir(found) or not os.access(found, os.X_OK):
         raise NotExecutable("command %r is not executable: %s" % (name, found))
     install = []
-    if os.path.isfile(os.path.join(code_dir, "requirements.txt")):
+    if cwd == code_dir and os.path.isfile(os.path.join(code_dir, "requirements.txt")):
         install = [[python, "-m", "pip", "install", "-r", "requirements.txt"]]
-    return Program(list(argv), install)
+    return Program(list(argv), cwd, install)

@@ -17,6 +17,8 @@ def show(plan, fmt):
             lines.append("# not a shell name: %s=%s" % (name, jsonc.quote(value)))
     for step in plan.install:
         lines.append("# before: %s" % jsonc.dumps(step))
+    if plan.chmod:
+        lines.append("# before: chmod +x %s" % jsonc.quote(plan.chmod))
     lines.append("# cwd: %s" % jsonc.quote(plan.cwd))
     lines.append("# argv: %s" % jsonc.dumps(plan.argv))
     return "\n".join(lines) + "\n"

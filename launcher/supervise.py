@@ -7,15 +7,16 @@ import signal
 import sys
 import time
 
-from . import log
+from . import log, statuses
 from .errors import JobError
-from .launch import FAILURE_LIMIT, exec_error, restore_signals, write_failure
+from .launch import exec_error, restore_signals, write_failure, write_success
 
 FORWARDED = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGQUIT, signal.SIGUSR1, signal.SIGUSR2)
 WATCHED = FORWARDED + (signal.SIGCHLD,)
 TAIL = 64 * 1024       # bytes of the program's stderr kept for the failure reason
 READ = 64 * 1024
-FIRST_LINE = 600       # characters for the useful line, so the status and the command still fit in 1024
+TICK = 5.0             # the loop reaps at least this often: a SIGCHLD byte lost to a full wakeup pipe cannot hang it
+DRAIN = 5.0            # seconds to pass on what is left of stderr after the program exited
 
 
 def run(plan, env, layout, grace, shown_argv):
@@ -62,6 +63,7 @@ def _noted(signum, frame):
 
 
 def _owns_terminal():
+    """This process group is the terminal's foreground group, so the program should take it over."""
     try:
         return os.isatty(0) and os.tcgetpgrp(0) == os.getpgrp()
     except OSError:
@@ -134,23 +136,25 @@ def _supervise(pid, err_r, wake_r, grace):
     deadline = None
     grace_killed = False
     status = None
+    next_reap = time.monotonic() + TICK
     while status is None:
         readers = [wake_r]
         if tee.reading():
             readers.append(err_r)
         writers = [2] if tee.pending else []
-        timeout = None if deadline is None else max(0.0, deadline - time.monotonic())
-        ready_r, ready_w, _ = select.select(readers, writers, [], timeout)
+        until = next_reap if deadline is None else min(next_reap, deadline)
+        ready_r, ready_w, _ = select.select(readers, writers, [], max(0.0, until - time.monotonic()))
         if wake_r in ready_r:
             for sig in _read_signals(wake_r):
-                if sig == signal.SIGCHLD:
-                    status = _reap(pid, status)
-                    continue
-                _forward(pid, sig)
+                if sig != signal.SIGCHLD:
+                    _forward(pid, sig)
                 if sig == signal.SIGTERM and deadline is None and not grace_killed:
                     deadline = time.monotonic() + grace
                     log.info("SIGTERM forwarded to the program; SIGKILL follows in %g s if it is still running"
                              % grace)
+        if wake_r in ready_r or time.monotonic() >= next_reap:
+            status = _reap(pid, status)
+            next_reap = time.monotonic() + TICK
         if err_r in ready_r:
             tee.read()
         if ready_w:
@@ -192,10 +196,7 @@ def _reap(pid, status):
         if child == 0:
             return status
         if child == pid:
-            if os.WIFSIGNALED(raw):
-                status = (128 + os.WTERMSIG(raw), os.WTERMSIG(raw))
-            else:
-                status = (os.WEXITSTATUS(raw), None)
+            status = (statuses.from_waitstatus(raw), statuses.signal_of_waitstatus(raw))
 
 
 class _Tee(object):
@@ -250,14 +251,17 @@ class _Tee(object):
         self.pending = self.pending[written:]
 
     def drain(self):
-        """After the program exited: what it wrote is all in the pipe; stop at EOF or when the pipe is empty
-        (a process the program left behind may hold it open)."""
+        """After the program exited: what it wrote is all in the pipe; stop at EOF, when the pipe is empty, or
+        after DRAIN seconds (a process the program left behind may hold the pipe open and keep writing, and
+        our own stderr may stall), dropping what is left; the tail keeps what was read."""
         import select
 
         os.set_blocking(self.fd, False)
-        while True:
+        deadline = time.monotonic() + DRAIN
+        while time.monotonic() < deadline:
             if self.pending:
-                select.select([], [2], [])
+                if not select.select([], [2], [], max(0.0, deadline - time.monotonic()))[1]:
+                    return
                 self.write_some()
             elif not (self.open and self.read()):
                 return
@@ -275,70 +279,15 @@ class _Tee(object):
 def _report(layout, code, signum, grace_killed, grace, tail, shown_argv):
     """The success file, or the failure file (unless the program wrote its own); one log line; the status."""
     if code == 0:
-        _write_success(layout)
+        write_success(layout)
         log.info("Reporting training SUCCESS")
         return 0
-    how = describe_status(code, signum)
+    how = statuses.describe(code, signum)
     if grace_killed:
         how += " after ignoring SIGTERM for %g s" % grace
-    write_failure(layout, failure_reason(tail, how, shown_argv))
+    write_failure(layout, statuses.failure_reason(tail, how, shown_argv))
     log.error("Reporting training FAILURE: %s" % how)
     return code
-
-
-def describe_status(code, signum):
-    if signum is None:
-        return "exit status %d" % code
-    try:
-        name = signal.Signals(signum).name
-    except ValueError:
-        name = "signal %d" % signum
-    return "killed by %s (signal %d)" % (name, signum)
-
-
-def failure_reason(tail, how, argv):
-    """The most useful line (a Python exception, else the last line of stderr), the status, the command."""
-    lines = tail.decode("utf-8", "replace").splitlines()
-    useful = exception_line(lines) or last_line(lines)
-    if len(useful) > FIRST_LINE:
-        useful = useful[:FIRST_LINE - 3] + "..."
-    parts = [useful, how, "command: " + " ".join(argv)]
-    return "\n".join(p for p in parts if p)[:FAILURE_LIMIT]
-
-
-def exception_line(lines):
-    """The final line of the last Python traceback: the first unindented line after its header. A prefix
-    before the header (torchrun's "[rank0]: ") is expected on the lines that follow it too."""
-    header = "Traceback (most recent call last):"
-    for i in range(len(lines) - 1, -1, -1):
-        line = lines[i].rstrip()
-        if not line.endswith(header):
-            continue
-        prefix = line[:-len(header)]
-        for later in lines[i + 1:]:
-            if not later.startswith(prefix):
-                continue
-            rest = later[len(prefix):]
-            if rest.strip() and not rest[0].isspace():
-                return later.strip()
-        return None
-    return None
-
-
-def last_line(lines):
-    for line in reversed(lines):
-        if line.strip():
-            return line.strip()
-    return ""
-
-
-def _write_success(layout):
-    try:
-        if os.path.isdir(layout.base):
-            os.makedirs(layout.output, exist_ok=True)
-        os.close(os.open(layout.success, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644))
-    except OSError as e:
-        log.warning("could not write %s: %s" % (layout.success, e.strerror or e))
 
 
 def _restore(mask, previous, old_wakeup, fds):

@@ -66,6 +66,10 @@ CASES = [
      ["resourceconfig.json", "'hosts'"]),
     ("current_host_not_in_hosts", tree(rc={"current_host": "algo-9", "hosts": ["algo-1"]}), [], {}, 1,
      ["resourceconfig.json", "algo-9", "not among hosts"]),
+    ("empty_host_name", tree(rc={"current_host": "algo-1", "hosts": ["algo-1", ""]}), [], {}, 1,
+     ["resourceconfig.json", "host name \"\""]),
+    ("host_name_with_space", tree(rc={"current_host": "algo 1", "hosts": ["algo 1"]}), [], {}, 1,
+     ["resourceconfig.json", "algo 1"]),
     ("current_host_missing", tree(rc={"hosts": ["algo-1"]}), [], {}, 1, ["resourceconfig.json", "current_host"]),
     ("instance_groups_not_list", tree(rc=dict(RC, instance_groups={"a": 1})), [], {}, 1,
      ["resourceconfig.json", "instance_groups"]),
@@ -103,6 +107,11 @@ CASES = [
     ("unknown_option", tree(), ["--frobnicate"], {}, 2, ["--frobnicate"]),
     ("bad_format", tree(), ["--format", "yaml"], {}, 2, ["yaml"]),
     ("bad_probe_timeout", tree(), [], {"SM_TRAIN_PROBE_TIMEOUT": "soon"}, 2, ["soon"]),
+    ("infinite_probe_timeout", tree(), ["--probe-timeout", "inf"], {}, 2, ["SM_TRAIN_PROBE_TIMEOUT", "'inf'"]),
+    ("huge_grace_period", tree(), ["--supervise", "--grace-period=1e300"], {}, 2, ["SM_TRAIN_GRACE_PERIOD"]),
+    ("bad_supervise_switch", tree(), [], {"SM_TRAIN_SUPERVISE": "maybe"}, 2, ["SM_TRAIN_SUPERVISE", "maybe"]),
+    ("bad_hp_style", tree(), ["--hp-style", "yaml"], {}, 2, ["yaml"]),
+    ("option_without_value", tree(), ["--probe-timeout"], {}, 2, ["--probe-timeout", "needs a value"]),
     ("empty_command", tree(), ["--"], {}, 2, ["'--'"]),
 ]
 
@@ -167,6 +176,13 @@ def test_bad_input(pyz, tmp_path, build, args, extra, status, words):
     assert again.returncode == status
     with open(failure) as f:
         assert f.read() == "USER REASON"
+
+
+def test_empty_option_value_is_a_usage_error(pyz, tmp_path):
+    result = run_pyz(pyz, "--root=", "--print-env", env=clean_env())
+    assert result.returncode == 2
+    lines = error_lines(result.stderr.decode())
+    assert len(lines) == 1 and "--root" in lines[0] and "empty" in lines[0]
 
 
 def test_at_least_twenty_cases():

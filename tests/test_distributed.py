@@ -5,14 +5,20 @@ test_distributed_engines.py."""
 
 import json
 import os
+import signal
 import socket
+import stat
 import subprocess
 import sys
+import threading
 import time
 
 import pytest
 from conftest import clean_env, make_tree, print_env, run_pyz
 from distributed_cases import CASES, FAKE_NVIDIA_SMI, FAKE_SMDDPRUN, hps, normalize
+
+from launcher import cluster as cluster_module
+from launcher.errors import JobError, Stopped
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 GOLDEN = os.path.join(HERE, "golden_distributed")
@@ -43,6 +49,7 @@ def test_print_env_matches_the_toolkit(pyz, tmp_path, name):
     if spec["smddprun"]:
         fakes["smddprun"] = FAKE_SMDDPRUN
     env = clean_env(PATH=fake_bin(str(tmp_path / "bin"), fakes) + os.pathsep + SYSTEM_PATH, **spec["env"])
+    env["SAGEMAKER_BASE_DIR"] = root  # as recorded: the toolkit found its tree through this variable
     status, doc, err = print_env(pyz, root, env=env)
     assert status == 0, err
     recorded = golden(name)
@@ -196,8 +203,9 @@ class Cluster(object):
                              SM_TRAIN_SSHD=os.path.join(bin_dir, "sshd"), SM_TRAIN_SSH_PORT=str(self.ssh_port),
                              SM_TRAIN_STATUS_PORT=str(free_port()), FAKE_SSHD_LOG=self.sshd_log,
                              FAKE_MPIRUN_ARGS=self.mpirun_args, FAKE_MPIRUN_STATUS=str(mpirun_status),
-                             **dict({"SM_TRAIN_WORKER_TIMEOUT": "60", "SM_TRAIN_MASTER_TIMEOUT": "60",
-                                     "SM_TRAIN_MASTER_LOST_TIMEOUT": "30"}, **settings))
+                             SM_TRAIN_WORKER_TIMEOUT="60", SM_TRAIN_MASTER_TIMEOUT="60",
+                             SM_TRAIN_MASTER_LOST_TIMEOUT="30")
+        self.env.update(settings)
 
     def start(self, host):
         rc = {"current_host": host, "hosts": ["localhost", "127.0.0.1"], "network_interface_name": "lo"}
@@ -241,6 +249,10 @@ def assert_gone(pid):
 
 def test_worker_exits_0_when_the_master_succeeds(pyz, tmp_path):
     cluster = Cluster(pyz, tmp_path, FAKE_SSHDS="2")
+    environment = str(tmp_path / "127.0.0.1.environment")
+    with open(environment, "w") as f:  # as /etc/environment usually is: world-readable, with lines of its own
+        f.write("LANG=C.UTF-8\n")
+    os.chmod(environment, 0o644)
     worker = cluster.start("127.0.0.1")
     master = cluster.start("localhost")
     (m_status, m_err), (w_status, w_err) = finish(master), finish(worker)
@@ -251,8 +263,10 @@ def test_worker_exits_0_when_the_master_succeeds(pyz, tmp_path):
         argv = f.read().splitlines()
     assert argv[:4] == ["--host", "localhost,127.0.0.1", "-np", "2"]
     assert argv[-4:] == [sys.executable, "-m", "mpi4py", "train.py"]
-    with open(str(tmp_path / "127.0.0.1.environment")) as f:  # what the worker's ssh sessions will see
-        assert "CURRENT_HOST=127.0.0.1\n" in f.read()
+    with open(environment) as f:  # what the worker's ssh sessions will see
+        text = f.read()
+    assert text.startswith("LANG=C.UTF-8\n") and "CURRENT_HOST=127.0.0.1\n" in text
+    assert stat.S_IMODE(os.stat(environment).st_mode) == 0o600  # it now holds the job's secrets too
     assert not os.path.exists(str(tmp_path / "localhost.environment"))
     pids = cluster.sshd_pids()
     assert len(pids) == 2
@@ -291,29 +305,52 @@ def test_master_gives_up_on_a_worker_that_never_appears(pyz, tmp_path):
     assert not os.path.exists(cluster.mpirun_args)
 
 
-def test_a_name_that_never_resolves_ends_the_start(pyz, tmp_path):
+def torchrun_node(tmp_path, other_host, **env):
+    """Node 0 of a two-node torchrun job whose other host is ``other_host``, with a fake torchrun that writes
+    its arguments to the returned ``args`` file: (root, args, environment)."""
     on = hps(sagemaker_program="train.py", sagemaker_torch_distributed_enabled=True)
-    root = make_tree(tmp_path / "ml", on, {}, hosts_rc("localhost", ["localhost", "no-such-host.invalid"]),
-                     {"train.py": ""})
+    root = make_tree(tmp_path / "ml", on, {}, hosts_rc("localhost", ["localhost", other_host]), {"train.py": ""})
+    args = str(tmp_path / "torchrun.args")
     path = fake_bin(str(tmp_path / "bin"), {"torchrun": FAKE_TORCHRUN}) + os.pathsep + SYSTEM_PATH
-    env = clean_env(PATH=path, SM_TRAIN_DNS_TIMEOUT="1", FAKE_TORCHRUN_ARGS=str(tmp_path / "torchrun.args"))
+    return root, args, clean_env(PATH=path, FAKE_TORCHRUN_ARGS=args, **env)
+
+
+def one_error(err):
+    errors = [line for line in err.splitlines() if " ERROR " in line]
+    return len(errors) == 1 and "Traceback" not in err
+
+
+def test_a_name_that_never_resolves_ends_the_start(pyz, tmp_path):
+    root, args, env = torchrun_node(tmp_path, "no-such-host.invalid", SM_TRAIN_DNS_TIMEOUT="1")
     result = run_pyz(pyz, "--root", root, env=env, timeout=WAIT)
     assert result.returncode == 1
     with open(os.path.join(root, "output", "failure")) as f:
         text = f.read()
     assert "no-such-host.invalid" in text and "SM_TRAIN_DNS_TIMEOUT" in text
-    errors = [line for line in result.stderr.decode().splitlines() if " ERROR " in line]
-    assert len(errors) == 1 and "Traceback" not in result.stderr.decode()
-    assert not os.path.exists(str(tmp_path / "torchrun.args"))
+    assert one_error(result.stderr.decode())
+    assert not os.path.exists(args)
+
+
+def test_a_host_name_that_cannot_be_looked_up_ends_the_start_at_once(pyz, tmp_path):
+    """An over-long label is no DNS lag: it fails before the 600 s wait, naming the host."""
+    bad = "x" * 70 + ".example"
+    root, args, env = torchrun_node(tmp_path, bad, SM_TRAIN_DNS_TIMEOUT="600")
+    result = run_pyz(pyz, "--root", root, env=env, timeout=WAIT)
+    assert result.returncode == 1
+    with open(os.path.join(root, "output", "failure")) as f:
+        assert f.read().startswith('host name "%s" cannot be looked up' % bad)
+    assert one_error(result.stderr.decode())
+    assert not os.path.exists(args)
+
+
+@pytest.mark.parametrize("host", ["bad\0host", "x" * 70 + ".example"])
+def test_wait_for_names_names_a_host_no_lookup_can_take(host):
+    with pytest.raises(JobError, match="cannot be looked up"):
+        cluster_module.wait_for_names(["localhost", host], 600, {}, cluster_module.Stop())
 
 
 def test_studio_local_mode_skips_the_name_wait_and_execs_torchrun(pyz, tmp_path):
-    on = hps(sagemaker_program="train.py", sagemaker_torch_distributed_enabled=True)
-    root = make_tree(tmp_path / "ml", on, {}, hosts_rc("localhost", ["localhost", "no-such-host.invalid"]),
-                     {"train.py": ""})
-    args = str(tmp_path / "torchrun.args")
-    path = fake_bin(str(tmp_path / "bin"), {"torchrun": FAKE_TORCHRUN}) + os.pathsep + SYSTEM_PATH
-    env = clean_env(PATH=path, SM_STUDIO_LOCAL_MODE="true", FAKE_TORCHRUN_ARGS=args)
+    root, args, env = torchrun_node(tmp_path, "no-such-host.invalid", SM_STUDIO_LOCAL_MODE="true")
     result = run_pyz(pyz, "--root", root, env=env, timeout=WAIT)
     assert result.returncode == 0, result.stderr.decode()
     assert "Bypass DNS check" in result.stderr.decode()
@@ -340,14 +377,120 @@ def test_sigterm_ends_a_waiting_worker_and_its_sshd(pyz, tmp_path):
     worker.terminate()
     status, err = finish(worker)
     assert status == 128 + 15, err
-    assert failure(worker) == "stopped by signal 15 while waiting"
+    assert failure(worker) == "stopped by SIGTERM (signal 15) while waiting for the MPI master localhost"
     for pid in cluster.sshd_pids():
         assert_gone(pid)
 
 
-def test_a_bad_wait_setting_is_named(pyz, tmp_path):
-    cluster = Cluster(pyz, tmp_path, SM_TRAIN_MASTER_TIMEOUT="soon")
-    status, err = finish(cluster.start("127.0.0.1"))
-    assert status == 1
-    assert "SM_TRAIN_MASTER_TIMEOUT must be a positive number of seconds, not 'soon'" in err
+BAD_SETTINGS = [
+    ("SM_TRAIN_DNS_TIMEOUT", "0", "must be a number of seconds"),
+    ("SM_TRAIN_WORKER_TIMEOUT", "inf", "must be a number of seconds"),
+    ("SM_TRAIN_MASTER_TIMEOUT", "soon", "must be a number of seconds"),
+    ("SM_TRAIN_MASTER_LOST_TIMEOUT", "-1", "must be a number of seconds"),
+    ("SM_TRAIN_STATUS_PORT", "70000", "must be a whole number from 1 to 65535"),
+    ("SM_TRAIN_SSH_PORT", "ssh", "must be a whole number from 1 to 65535"),
+]
+
+
+@pytest.mark.parametrize("name, value, message", BAD_SETTINGS)
+def test_a_bad_wait_setting_fails_the_dry_run_as_a_usage_error(pyz, tmp_path, name, value, message):
+    on = hps(sagemaker_program="train.py", sagemaker_mpi_enabled=True)
+    status, doc, err = dry(pyz, tmp_path, on, hosts_rc("algo-2", ["algo-1", "algo-2"]), env={name: value})
+    assert status == 2, err
+    assert doc["error"].startswith("%s %s" % (name, message)) and repr(value) in doc["error"]
+    assert one_error(err)
+
+
+@pytest.mark.parametrize("name, value, message", BAD_SETTINGS)
+def test_a_bad_wait_setting_stops_a_real_start_before_anything_runs(pyz, tmp_path, name, value, message):
+    """A worker with a requirements.txt: neither pip nor sshd is started."""
+    cluster = Cluster(pyz, tmp_path, **{name: value})
+    on = hps(sagemaker_program="train.py", sagemaker_mpi_enabled=True)
+    root = make_tree(tmp_path / "ml", on, {}, hosts_rc("127.0.0.1", ["localhost", "127.0.0.1"], "lo"),
+                     {"train.py": "print(1)\n", "requirements.txt": "no-such-package-sm-train\n"})
+    result = run_pyz(pyz, "--root", root, env=cluster.env, timeout=WAIT)
+    err = result.stderr.decode()
+    assert result.returncode == 2, err
+    with open(os.path.join(root, "output", "failure")) as f:
+        assert f.read().startswith("%s %s" % (name, message))
+    assert one_error(err) and "Installing dependencies" not in err
     assert cluster.sshd_pids() == []
+
+
+def signal_once_waiting(proc, line, sig):
+    """Send ``sig`` once ``line`` is in the launcher's stderr; (status, stderr). Bounded by WAIT throughout."""
+    lines = []
+
+    def read():
+        for chunk in iter(proc.stderr.readline, b""):
+            lines.append(chunk.decode())
+
+    reader = threading.Thread(target=read)
+    reader.daemon = True
+    reader.start()
+    deadline = time.monotonic() + WAIT
+    try:
+        while not any(line in text for text in lines):
+            assert proc.poll() is None and time.monotonic() < deadline, "".join(lines)
+            time.sleep(0.05)
+        proc.send_signal(sig)
+        status = proc.wait(WAIT)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    reader.join(WAIT)
+    return status, "".join(lines)
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
+def test_a_signal_ends_the_name_wait(pyz, tmp_path, sig):
+    """The launcher is PID 1 on SageMaker, where a signal without a handler is ignored: the wait has one."""
+    root, args, env = torchrun_node(tmp_path, "nonexistent.invalid", SM_TRAIN_DNS_TIMEOUT="600")
+    proc = subprocess.Popen([sys.executable, pyz, "--root", root], env=env, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE)
+    status, err = signal_once_waiting(proc, "Waiting for host names to resolve: nonexistent.invalid", sig)
+    assert status == 128 + sig, err
+    with open(os.path.join(root, "output", "failure")) as f:
+        assert f.read() == ("stopped by %s (signal %d) while waiting for the host names to resolve"
+                            % (signal.Signals(sig).name, sig))
+    assert one_error(err)
+    assert not os.path.exists(args)
+
+
+def test_sigterm_ends_a_master_waiting_for_its_workers_and_its_sshd(pyz, tmp_path):
+    cluster = Cluster(pyz, tmp_path, SM_TRAIN_WORKER_TIMEOUT="600")
+    master = cluster.start("localhost")  # no worker ever comes
+    status, err = signal_once_waiting(master, "Waiting for the MPI workers' SSH daemons", signal.SIGTERM)
+    assert status == 128 + 15, err
+    assert failure(master) == "stopped by SIGTERM (signal 15) while waiting for the MPI workers' SSH daemons"
+    assert one_error(err) and not os.path.exists(cluster.mpirun_args)
+    for pid in cluster.sshd_pids():
+        assert_gone(pid)
+
+
+def test_stop_records_a_signal_and_raises_only_when_checked():
+    before = signal.getsignal(signal.SIGTERM)
+    stop = cluster_module.Stop()
+    with stop:
+        os.kill(os.getpid(), signal.SIGTERM)  # handled by the time kill returns: the handler must not raise
+        assert stop.received == [signal.SIGTERM]
+        with pytest.raises(Stopped) as e:
+            stop.check("while testing")
+    assert e.value.status == 143 and str(e.value) == "stopped by SIGTERM (signal 15) while testing"
+    assert signal.getsignal(signal.SIGTERM) == before
+
+
+def test_a_signal_while_the_child_starts_is_passed_on_once_it_runs(monkeypatch):
+    """The forwarding handler is in place before Popen: a SIGTERM that comes while it runs reaches the child."""
+    real = subprocess.Popen
+
+    def popen(*args, **kwargs):
+        os.kill(os.getpid(), signal.SIGTERM)  # before the child exists
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(subprocess, "Popen", popen)
+    before = signal.getsignal(signal.SIGTERM)
+    code = cluster_module._run_child(["sleep", str(WAIT)], None, dict(os.environ), cluster_module.Stop())
+    assert code == -signal.SIGTERM
+    assert signal.getsignal(signal.SIGTERM) == before

@@ -78,7 +78,7 @@ def test_matches_toolkit(pyz, tmp_path, path):
     assert doc["cwd"] == code_dir
 
     shell = run_pyz(pyz, "--root", base, "--print-env", env=env).stdout.decode()
-    before = [json.loads(line[len("# before: "):]) for line in shell.splitlines() if line.startswith("# before: ")]
+    before = [json.loads(line[len("# before: "):]) for line in shell.splitlines() if line.startswith("# before: [")]
     assert [[a.replace(sys.executable, "<python>") for a in step] for step in before] == expected["install"]
 
 

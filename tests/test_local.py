@@ -298,6 +298,63 @@ time.sleep(%d)
     assert "stopped by SIGTERM" in err.decode()
 
 
+def gone(pid):
+    """The process has ended: no such pid, or a zombie that nobody has reaped yet."""
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            return f.read().rpartition(")")[2].split()[0] == "Z"
+    except OSError:
+        return True
+
+
+def test_a_second_ctrl_c_kills_supervised_programs(pyz, tmp_path):
+    """Supervised, each program has a process group of its own; a second Ctrl-C still leaves no orphan."""
+    if not os.path.isdir("/proc/self"):
+        pytest.skip("finding the process groups of a host's session needs /proc")
+    program = r"""
+import os, signal, sys, time
+here = os.path.join(sys.argv[-1], os.environ["SM_CURRENT_HOST"])
+signal.signal(signal.SIGINT, lambda s, f: open(here + ".int", "w").close())  # a first Ctrl-C is not enough
+with open(here + ".tmp", "w") as f:
+    f.write(str(os.getpid()))
+os.rename(here + ".tmp", here)
+time.sleep(%d)
+""" % WAIT
+    ready = tmp_path / "ready"
+    ready.mkdir()
+    proc = subprocess.Popen([sys.executable, pyz, "local", "--hosts", "2", "--code", code_dir(tmp_path, program),
+                             "--", sys.executable, "train.py", str(ready)],
+                            env=clean_env(TMPDIR=str(tmp_path), SM_TRAIN_SUPERVISE="true"),
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    pids = []
+    try:
+        deadline = time.time() + WAIT
+        while len(pids) < 2 and time.time() < deadline and proc.poll() is None:
+            pids = [int((ready / h).read_text()) for h in ("algo-1", "algo-2") if (ready / h).exists()]
+            time.sleep(0.05)
+        assert len(pids) == 2, "the programs never started"
+        proc.send_signal(signal.SIGINT)
+        while len(list(ready.glob("*.int"))) < 2 and time.time() < deadline and proc.poll() is None:
+            time.sleep(0.05)
+        assert len(list(ready.glob("*.int"))) == 2, "the first Ctrl-C never reached the programs"
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=WAIT)
+        assert proc.returncode == 137, err.decode()
+        assert "stopped by SIGINT" in err.decode()
+        while not all(gone(pid) for pid in pids) and time.time() < deadline:
+            time.sleep(0.05)
+        assert all(gone(pid) for pid in pids), "a program outlived the second Ctrl-C"
+    finally:
+        for pid in pids:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except OSError:
+                pass
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+
+
 # -- --hp-style json ---------------------------------------------------------------------------------------
 
 STYLED = {"layers": [64, 32], "opts": {"b": 1, "a": [True, None]}, "flag": True, "off": False, "none": None,

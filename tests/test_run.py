@@ -3,8 +3,10 @@ argv and cwd; the program's exit status is the launcher's."""
 
 import json
 import os
+import signal
 import subprocess
 import sys
+import time
 
 import pytest
 from conftest import clean_env, make_tree
@@ -189,3 +191,74 @@ def test_program_gets_default_sigpipe(pyz, tmp_path):
     ignored = int(out.split()[-1], 16)
     assert not ignored & (1 << (13 - 1)) and not ignored & (1 << (25 - 1))  # SIGPIPE 13, SIGXFSZ 25
     assert "Broken pipe" not in err
+
+
+def test_sigterm_during_install_stops_pip_and_reports(pyz, tmp_path):
+    """As PID 1 a handler-less launcher would ignore SageMaker's SIGTERM while pip runs; it must not."""
+    started = tmp_path / "pip-started"
+    # `python -m pip` finds the code dir first on PYTHONPATH: a pip that signals it started, then hangs.
+    hang = "import pathlib, time\npathlib.Path(%r).touch()\ntime.sleep(300)\n" % str(started)
+    root = job(tmp_path, "train.py", {"train.py": DUMP_PY, "requirements.txt": "six\n", "pip.py": hang})
+    os.makedirs(os.path.join(root, "output"))
+    proc = subprocess.Popen([sys.executable, pyz, "--root", root], env=clean_env(), stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE)
+    for _ in range(600):
+        if started.exists() or proc.poll() is not None:
+            break
+        time.sleep(0.05)
+    assert started.exists()
+    proc.send_signal(signal.SIGTERM)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 143, err.decode()
+    with open(os.path.join(root, "output", "failure")) as f:
+        assert f.read().startswith("stopped by SIGTERM (signal 15) while installing dependencies")
+    assert not os.path.exists(os.path.join(root, "model", "seen.json"))
+
+
+def test_options_after_the_program_belong_to_it(pyz, tmp_path):
+    """ContainerArguments: the first word that is not an option starts the command; --print-env after it is
+    the program's argument, not a dry run."""
+    root = job(tmp_path, "train.py", {"train.py": DUMP_PY, "other.py": DUMP_PY})
+    pid, rc, out, err = launch(pyz, root, sys.executable, "other.py", "--print-env", "--format", "json")
+    assert rc == 0, err
+    assert seen_py(root)["argv"] == ["other.py", "--print-env", "--format", "json"]
+
+
+def test_explicit_command_without_a_code_dir_runs_in_the_current_directory(pyz, tmp_path):
+    root = str(tmp_path / "ml")
+    os.makedirs(os.path.join(root, "model"))
+    work = tmp_path / "app"
+    work.mkdir()
+    (work / "prep.py").write_text(DUMP_PY)
+    proc = subprocess.run([sys.executable, pyz, "--root", root, sys.executable, "prep.py"], cwd=str(work),
+                          env=clean_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert proc.returncode == 0, proc.stderr.decode()
+    seen = seen_py(root)
+    assert seen["cwd"] == str(work)
+    assert seen["env"]["SAGEMAKER_BASE_DIR"] == root  # --root given: the program's own tools find the tree
+
+
+def test_relative_base_dir_becomes_absolute(pyz, tmp_path):
+    root = job(tmp_path, "train.py", {"train.py": DUMP_PY})
+    proc = subprocess.run([sys.executable, pyz], cwd=str(tmp_path), env=clean_env(SAGEMAKER_BASE_DIR="ml"),
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert proc.returncode == 0, proc.stderr.decode()
+    env = seen_py(root)["env"]
+    assert env["SM_MODEL_DIR"] == os.path.join(root, "model")
+    assert env["SAGEMAKER_BASE_DIR"] == root
+
+
+def test_help_and_version_ignore_bad_twins(pyz):
+    env = clean_env(SM_TRAIN_PROBE_TIMEOUT="never", SM_TRAIN_SUPERVISE="perhaps")
+    for flag in ("--help", "--version"):
+        result = subprocess.run([sys.executable, pyz, flag], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        assert result.returncode == 0
+        assert result.stdout
+
+
+def test_missing_program_names_the_unfetched_submit_directory(pyz, tmp_path):
+    root = job(tmp_path, "train.py", {"other.py": "\n"},
+               sagemaker_submit_directory="s3://bucket/job/source/sourcedir.tar.gz")
+    pid, rc, out, err = launch(pyz, root)
+    assert rc == 127
+    assert "does not fetch sagemaker_submit_directory (s3://bucket/job/source/sourcedir.tar.gz)" in err

@@ -298,6 +298,50 @@ def test_output_passes_through_byte_exact(pyz, tmp_path):
     assert hashlib.sha256(err).hexdigest() == expected_err
 
 
+# Leaves behind a process that writes to the inherited stderr forever; exits 3 once it has written.
+LEAVER = r"""
+import os, subprocess, sys, time
+writer = "import os, sys\nwhile True:\n    os.write(2, b'x' * 4095 + b'\\n')\n    open(sys.argv[1], 'w').close()\n"
+daemon = subprocess.Popen([sys.executable, "-c", writer, sys.argv[1] + ".wrote"], stdout=subprocess.DEVNULL)
+with open(sys.argv[1], "w") as f:
+    f.write(str(daemon.pid))
+while not os.path.exists(sys.argv[1] + ".wrote"):
+    time.sleep(0.01)
+sys.exit(3)
+"""
+
+
+def test_a_writer_left_behind_cannot_hold_the_launcher(pyz, tmp_path):
+    """The launcher's stderr is full (its reader stalled) and a process the program left behind writes to
+    the program's stderr forever: the launcher still ends, with the program's status, once its drain of
+    that stderr runs out of time."""
+    root = job(tmp_path, {"leave.py": LEAVER}, hps={"sagemaker_container_log_level": "50"})
+    daemon = str(tmp_path / "daemon")
+    stalled, err_w = os.pipe()
+    os.set_blocking(err_w, False)
+    try:
+        while True:
+            os.write(err_w, b"." * 4096)
+    except BlockingIOError:
+        pass
+    os.set_blocking(err_w, True)
+    proc = start(pyz, root, python("leave.py", daemon), stderr=err_w)
+    os.close(err_w)
+    try:
+        code = proc.wait(timeout=WAIT)
+    except subprocess.TimeoutExpired:
+        code = None
+        kill_tree(proc.pid)
+    finally:
+        if os.path.exists(daemon):
+            with open(daemon) as f:
+                kill_tree(int(f.read()))
+        os.close(stalled)
+        proc.communicate()
+    assert code == 3, "the launcher hung after the program exited"
+    assert "\nexit status 3\ncommand: " in failure(root)
+
+
 def unshare(*argv):
     return ["unshare", "--pid", "--fork", "--mount-proc"] + list(argv)
 
@@ -406,3 +450,51 @@ def test_pythonunbuffered_for_python_programs(pyz, tmp_path):
     assert "PYTHONUNBUFFERED" not in doc["env"]
     _, doc, _ = print_env(pyz, root, "--", sys.executable, "train.py", env=clean_env(PYTHONUNBUFFERED=""))
     assert "PYTHONUNBUFFERED" not in doc["env"]
+
+
+# -- the status files and what a status says -------------------------------------------------------------
+
+def test_failure_file_off_a_sagemaker_machine_is_skipped_quietly(tmp_path, capsys):
+    from launcher.launch import write_failure, write_success
+    from launcher.layout import Layout
+
+    layout = Layout(str(tmp_path / "no-opt-ml"))
+    write_failure(layout, "why")
+    write_success(layout)
+    assert capsys.readouterr().err == ""
+    assert not os.path.exists(layout.base)
+
+
+def test_status_files_are_written_where_the_base_dir_exists(tmp_path):
+    from launcher.launch import write_failure, write_success
+    from launcher.layout import Layout
+
+    layout = Layout(str(tmp_path))
+    write_failure(layout, "first")
+    write_failure(layout, "second")  # the first reason, the program's own as a rule, wins
+    write_success(layout)
+    with open(layout.failure) as f:
+        assert f.read() == "first"
+    assert os.path.getsize(layout.success) == 0
+
+
+@pytest.mark.parametrize("returncode, status, words", [
+    (0, 0, "exit status 0"), (3, 3, "exit status 3"), (137, 137, "exit status 137"),
+    (-9, 137, "killed by SIGKILL (signal 9)"), (-15, 143, "killed by SIGTERM (signal 15)")])
+def test_statuses_follow_the_shell(returncode, status, words):
+    from launcher import statuses
+
+    assert statuses.from_returncode(returncode) == status
+    assert statuses.describe_returncode(returncode) == words
+
+
+def test_wait_statuses_follow_the_shell():
+    from launcher import statuses
+
+    for command, status, signum in (("exit 3", 3, None), ("exit 137", 137, None), ("kill -9 $$", 137, 9)):
+        pid = subprocess.Popen(["sh", "-c", command]).pid
+        _, raw = os.waitpid(pid, 0)
+        assert statuses.from_waitstatus(raw) == status
+        assert statuses.signal_of_waitstatus(raw) == signum
+    assert statuses.describe(137) == "exit status 137"
+    assert statuses.describe(137, 9) == "killed by SIGKILL (signal 9)"
