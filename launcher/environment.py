@@ -5,7 +5,7 @@ from . import jsonc
 from .errors import JobError
 
 # Framework parameters that put the current instance group into the distribution groups.
-_DISTRIBUTION_SWITCHES = (
+DISTRIBUTION_SWITCHES = (
     "sagemaker_mpi_enabled",
     "sagemaker_parameter_server_enabled",
     "sagemaker_distributed_dataparallel_enabled",
@@ -39,7 +39,7 @@ def render(job, decoded, resources, layout, args_renderer=hp.to_args):
     if "sagemaker_distribution_instance_groups" in framework:
         dist_groups = framework["sagemaker_distribution_instance_groups"]
     else:
-        dist_groups = [current_group] if any(framework.get(k, False) for k in _DISTRIBUTION_SWITCHES) else []
+        dist_groups = [current_group] if any(framework.get(k, False) for k in DISTRIBUTION_SWITCHES) else []
     if not isinstance(dist_groups, list) or not all(isinstance(g, str) for g in dist_groups):
         raise JobError("hyperparameter sagemaker_distribution_instance_groups must be a list of group "
                        "names, not %s" % jsonc.dumps(dist_groups))

@@ -158,6 +158,8 @@ class LocalJob(object):
         self.program = local_tree.check_inputs(opts, self.hyperparameters, environ)
         self.job_name = environ.get("TRAINING_JOB_NAME") or _job_name()
         self.hosts = ["algo-%d" % k for k in range(1, opts.hosts + 1)]
+        if len(self.hosts) > 1:
+            _refuse_engines(self.hyperparameters)
         self.base = None
         self.trees = []
 
@@ -275,6 +277,16 @@ def _count_gpus(environ):
         return probes.count_gpus(environ.get("PATH", os.defpath), timeout)
     finally:
         log.threshold = quiet
+
+
+def _refuse_engines(hyperparameters):
+    """The algo-K names do not resolve on one machine: an engine across hosts would wait 15 minutes for DNS."""
+    from .environment import DISTRIBUTION_SWITCHES
+
+    on = [k for k in DISTRIBUTION_SWITCHES if hyperparameters.get(k)]
+    if on:
+        raise UsageError("local --hosts N cannot run %s: the hosts algo-1 ... algo-N do not resolve on this machine; "
+                         "see the README's \"Distributed training\" for two trees on loopback" % on[0])
 
 
 def _job_name():

@@ -470,3 +470,15 @@ def test_local_help(pyz):
     result = run_pyz(pyz, "local", "--help")
     assert result.returncode == 0
     assert b"--channel NAME=DIR" in result.stdout
+
+
+def test_hosts_refuse_a_distribution_engine(pyz, tmp_path):
+    """algo-K do not resolve here: refuse at once rather than wait 15 minutes for DNS."""
+    code = tmp_path / "src"
+    code.mkdir()
+    (code / "train.py").write_text("print('x')\n")
+    result = run_pyz(pyz, "local", "--code", str(code), "--program", "train.py", "--hosts", "2",
+                     "--hp", "sagemaker_torch_distributed_enabled=true", timeout=60)
+    assert result.returncode == 2
+    err = result.stderr.decode()
+    assert "sagemaker_torch_distributed_enabled" in err and "Traceback" not in err
