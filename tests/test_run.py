@@ -262,3 +262,26 @@ def test_missing_program_names_the_unfetched_submit_directory(pyz, tmp_path):
     pid, rc, out, err = launch(pyz, root)
     assert rc == 127
     assert "does not fetch sagemaker_submit_directory (s3://bucket/job/source/sourcedir.tar.gz)" in err
+
+
+def test_supervise_and_local_run_on_python_3_7(pyz, tmp_path):
+    python37 = "/root/.pyenv/versions/3.7.16/bin/python3.7"
+    if not os.path.exists(python37):
+        pytest.skip("no Python 3.7 on this machine")
+    failing = ("import sys\nsys.stderr.write('Traceback (most recent call last):\\nValueError: bad value\\n')\n"
+               "sys.exit(3)\n")
+    root = job(tmp_path, "train.py", {"train.py": failing})
+    os.makedirs(os.path.join(root, "output"))
+    pid, rc, out, err = launch(pyz, root, "--supervise", python=python37)
+    assert rc == 3, err
+    with open(os.path.join(root, "output", "failure")) as f:
+        assert f.read().startswith("ValueError: bad value")
+    code = tmp_path / "src"
+    code.mkdir()
+    (code / "train.py").write_text(DUMP_PY)
+    keep = tmp_path / "kept"
+    result = subprocess.run([python37, pyz, "local", "--code", str(code), "--program", "train.py", "--hp", "exit=4",
+                             "--keep", str(keep)], env=clean_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            timeout=120)
+    assert result.returncode == 4, result.stderr.decode()
+    assert seen_py(str(keep))["argv"][1:3] == ["--exit", "4"]
