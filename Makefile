@@ -8,7 +8,7 @@ PYZ := dist/sm-train.pyz
 
 build: $(PYZ)
 
-$(PYZ): build_pyz.py $(wildcard launcher/*.py)
+$(PYZ): build_pyz.py $(wildcard launcher/*.py launcher/*/*.py)
 	$(PYTHON) build_pyz.py --output $(PYZ)
 
 venv: $(BIN)/.installed

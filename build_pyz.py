@@ -25,11 +25,14 @@ EPOCH = (1980, 1, 1, 0, 0, 0)
 def entries():
     """(archive name, bytes) for every file of the app, sorted."""
     files = {"__main__.py": MAIN}
-    package = os.path.join(ROOT, "launcher")
-    for name in os.listdir(package):
-        if name.endswith(".py") and name != "__main__.py":
-            with open(os.path.join(package, name), "rb") as f:
-                files["launcher/" + name] = f.read()
+    for folder, dirs, names in os.walk(os.path.join(ROOT, "launcher")):
+        dirs[:] = [d for d in dirs if d != "__pycache__"]
+        for name in names:
+            path = os.path.join(folder, name)
+            arcname = os.path.relpath(path, ROOT).replace(os.sep, "/")
+            if name.endswith(".py") and arcname != "launcher/__main__.py":
+                with open(path, "rb") as f:
+                    files[arcname] = f.read()
     for name, source in list(files.items()):
         files[name + "c"] = compile_unchecked(name, source)
     return sorted(files.items())

@@ -4,8 +4,9 @@ import os
 import sys
 
 from . import __version__, log, options
+from .core.hyperparameters import style as hp_style
+from .core.layout import Layout
 from .errors import LauncherError, UsageError
-from .layout import Layout
 
 USAGE = """usage: python3 sm-train.pyz [train] [OPTIONS] [-- PROGRAM [ARG ...]]
 
@@ -86,24 +87,13 @@ def prescan(argv, opts):
             opts.root = value
 
 
-def hp_style(value, environ):
-    """--hp-style, else $SM_TRAIN_HP_STYLE, else toolkit; a name hyperparameters.STYLES knows."""
-    from .hyperparameters import STYLES
-
-    style = value if value is not None else environ.get("SM_TRAIN_HP_STYLE") or "toolkit"
-    if style not in STYLES:
-        raise UsageError("hyperparameter style (--hp-style, $SM_TRAIN_HP_STYLE) must be %s, not %r"
-                         % (" or ".join(sorted(STYLES, reverse=True)), style))
-    return style
-
-
 def main(argv=None, environ=None):
     argv = sys.argv[1:] if argv is None else argv
     environ = os.environ if environ is None else environ
     if argv and argv[0] == "local":  # the local runner; imported only here, so a real start never pays for it
-        from . import local
+        from .local.main import main as local_main
 
-        return local.main(argv[1:], environ)
+        return local_main(argv[1:], environ)
     opts = Options()
     try:
         parse(argv, environ, opts)
@@ -123,22 +113,22 @@ def main(argv=None, environ=None):
     except LauncherError as e:
         return fail(e, layout, opts.print_env, opts.format)
     if opts.print_env:
-        from .show import show
+        from .core.show import show
 
         sys.stdout.write(show(plan, opts.format))
         return 0
-    from . import launch
+    from .run import launch
 
     log_invocation(masked)
     env = plan.full_env(environ)
     try:
         launch.prepare(plan, env)
         if plan.cluster is not None:  # distributed: cluster.py waits for the hosts, then runs this node's part
-            from . import cluster
+            from .cluster import node
 
-            return cluster.run(plan, env, layout, opts.grace_period if opts.supervise else None, masked.argv)
+            return node.run(plan, env, layout, opts.grace_period if opts.supervise else None, masked.argv)
         if opts.supervise:
-            from . import supervise
+            from .run import supervise
 
             return supervise.run(plan, env, layout, opts.grace_period, masked.argv)
         launch.execute(plan, env)
@@ -152,8 +142,11 @@ def layout_for(opts, environ):
 
 
 def make_plan(opts, layout, environ):
-    """Read the job, probe once, plan; returns the plan and its twin with secrets masked for the log."""
-    from . import config, hyperparameters, masking, plan, probes
+    """Read the job, probe once, plan; returns the plan and, for a real start, its twin with secrets masked
+    for the log (None for a dry run, which logs no command)."""
+    from . import masking
+    from .core import config, hyperparameters, probes
+    from .core.plan import check_exec
 
     job = config.read_job(layout, environ)
     decoded, not_json = hyperparameters.decode(job.hyperparameters)
@@ -163,16 +156,29 @@ def make_plan(opts, layout, environ):
         log.debug("Failed to parse hyperparameter %s value %s to Json.\nReturning the value itself" % (key, value))
     resources = probes.probe(job.resource_config.get("current_instance_type", "local"),
                              environ.get("PATH", os.defpath), opts.probe_timeout)
-    renderer = hyperparameters.STYLES[opts.hp_style]
-    real = plan.build(job, decoded, resources, layout, environ, opts.command, renderer)
+    real = node_plan(job, decoded, resources, layout, environ, opts)
+    check_exec(real.full_env(environ), real.argv)
+    if opts.print_env:
+        return real, None
     hidden = masking.mask(decoded)
-    masked = real if hidden is None else plan.build(job, hidden, resources, layout, environ, opts.command, renderer)
-    return real, masked
+    return real, real if hidden is None else node_plan(job, hidden, resources, layout, environ, opts)
+
+
+def node_plan(job, decoded, resources, layout, environ, opts):
+    """This node's plan: the single process of the core, or this node's part of a distributed job."""
+    from .core import hyperparameters, plan
+
+    single = plan.build(job, decoded, resources, layout, environ, opts.command, hyperparameters.STYLES[opts.hp_style])
+    if not single.rendered.training_env["distribution_instance_groups"]:  # no distribution hyperparameter is on
+        return single
+    from .cluster import engines
+
+    return engines.apply(single, sys.executable, environ, opts.command)
 
 
 def log_invocation(plan):
     """The toolkit's "Invoking user script" record, which users look for in CloudWatch."""
-    from .environment import training_env_text
+    from .core.environment import training_env_text
 
     lines = "\n".join("%s=%s" % item for item in plan.env.items())
     log.info("Invoking user script\n\nTraining Env:\n\n%s\n\nEnvironment variables:\n\n%s\n\n"
@@ -185,11 +191,11 @@ def fail(error, layout, dry, fmt):
     message = str(error)
     log.error(message)
     if dry:
-        from .show import show_error
+        from .core.show import show_error
 
         sys.stdout.write(show_error(message, fmt))
     else:
-        from .launch import write_failure
+        from .run.launch import write_failure
 
         write_failure(layout, message)
     return error.status

@@ -17,7 +17,7 @@ import pytest
 from conftest import clean_env, make_tree, print_env, run_pyz
 from distributed_cases import CASES, FAKE_NVIDIA_SMI, FAKE_SMDDPRUN, hps, normalize
 
-from launcher import cluster as cluster_module
+from launcher.cluster import node, waits
 from launcher.errors import JobError, Stopped
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -346,7 +346,7 @@ def test_a_host_name_that_cannot_be_looked_up_ends_the_start_at_once(pyz, tmp_pa
 @pytest.mark.parametrize("host", ["bad\0host", "x" * 70 + ".example"])
 def test_wait_for_names_names_a_host_no_lookup_can_take(host):
     with pytest.raises(JobError, match="cannot be looked up"):
-        cluster_module.wait_for_names(["localhost", host], 600, {}, cluster_module.Stop())
+        waits.wait_for_names(["localhost", host], 600, {}, waits.Stop())
 
 
 def test_studio_local_mode_skips_the_name_wait_and_execs_torchrun(pyz, tmp_path):
@@ -471,7 +471,7 @@ def test_sigterm_ends_a_master_waiting_for_its_workers_and_its_sshd(pyz, tmp_pat
 
 def test_stop_records_a_signal_and_raises_only_when_checked():
     before = signal.getsignal(signal.SIGTERM)
-    stop = cluster_module.Stop()
+    stop = waits.Stop()
     with stop:
         os.kill(os.getpid(), signal.SIGTERM)  # handled by the time kill returns: the handler must not raise
         assert stop.received == [signal.SIGTERM]
@@ -491,6 +491,6 @@ def test_a_signal_while_the_child_starts_is_passed_on_once_it_runs(monkeypatch):
 
     monkeypatch.setattr(subprocess, "Popen", popen)
     before = signal.getsignal(signal.SIGTERM)
-    code = cluster_module._run_child(["sleep", str(WAIT)], None, dict(os.environ), cluster_module.Stop())
+    code = node._run_child(["sleep", str(WAIT)], None, dict(os.environ), waits.Stop())
     assert code == -signal.SIGTERM
     assert signal.getsignal(signal.SIGTERM) == before

@@ -455,8 +455,8 @@ def test_pythonunbuffered_for_python_programs(pyz, tmp_path):
 # -- the status files and what a status says -------------------------------------------------------------
 
 def test_failure_file_off_a_sagemaker_machine_is_skipped_quietly(tmp_path, capsys):
-    from launcher.launch import write_failure, write_success
-    from launcher.layout import Layout
+    from launcher.core.layout import Layout
+    from launcher.run.launch import write_failure, write_success
 
     layout = Layout(str(tmp_path / "no-opt-ml"))
     write_failure(layout, "why")
@@ -466,8 +466,8 @@ def test_failure_file_off_a_sagemaker_machine_is_skipped_quietly(tmp_path, capsy
 
 
 def test_status_files_are_written_where_the_base_dir_exists(tmp_path):
-    from launcher.launch import write_failure, write_success
-    from launcher.layout import Layout
+    from launcher.core.layout import Layout
+    from launcher.run.launch import write_failure, write_success
 
     layout = Layout(str(tmp_path))
     write_failure(layout, "first")
@@ -482,14 +482,14 @@ def test_status_files_are_written_where_the_base_dir_exists(tmp_path):
     (0, 0, "exit status 0"), (3, 3, "exit status 3"), (137, 137, "exit status 137"),
     (-9, 137, "killed by SIGKILL (signal 9)"), (-15, 143, "killed by SIGTERM (signal 15)")])
 def test_statuses_follow_the_shell(returncode, status, words):
-    from launcher import statuses
+    from launcher.run import statuses
 
     assert statuses.from_returncode(returncode) == status
     assert statuses.describe_returncode(returncode) == words
 
 
 def test_wait_statuses_follow_the_shell():
-    from launcher import statuses
+    from launcher.run import statuses
 
     for command, status, signum in (("exit 3", 3, None), ("exit 137", 137, None), ("kill -9 $$", 137, 9)):
         pid = subprocess.Popen(["sh", "-c", command]).pid

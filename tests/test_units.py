@@ -11,7 +11,8 @@ import subprocess
 import pytest
 from conftest import ROOT
 
-from launcher import config, hyperparameters, jsonc, masking, program
+from launcher import jsonc, masking
+from launcher.core import config, hyperparameters, program
 from launcher.errors import JobError
 
 VALUES = ["x", "é", "\u2028\x00\"\\", 1, -0.0, 1e400, -1e400, float("nan"), 1.5, 1e16, 1e-7, 12345678901234567890,

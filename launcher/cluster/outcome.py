@@ -9,8 +9,8 @@ answering until every worker has read the outcome, or a bounded linger has passe
 import socket
 import time
 
-from . import log
-from .errors import JobError
+from .. import log
+from ..errors import JobError
 
 
 class StatusServer(object):

@@ -4,8 +4,8 @@ environment. Nothing is created or changed; an absent file means its empty defau
 import os
 import stat
 
-from . import jsonc, log
-from .errors import JobError
+from .. import jsonc, log
+from ..errors import JobError
 
 HYPERPARAMETERS = "hyperparameters.json"
 INPUT_DATA_CONFIG = "inputdataconfig.json"

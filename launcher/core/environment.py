@@ -1,8 +1,8 @@
 """(Job, Resources, Layout) -> the variables the toolkit sets, in its order and encodings. Pure."""
 
+from .. import jsonc
+from ..errors import JobError
 from . import hyperparameters as hp
-from . import jsonc
-from .errors import JobError
 
 # Framework parameters that put the current instance group into the distribution groups.
 DISTRIBUTION_SWITCHES = (

@@ -1,7 +1,8 @@
 """Hyperparameters as the toolkit reads them: decode each value, split the internal names off,
 render the program's arguments. Pure functions of plain data."""
 
-from . import jsonc
+from .. import jsonc
+from ..errors import UsageError
 
 # params.SAGEMAKER_HYPERPARAMETERS of the toolkit: removed from the user's hyperparameters and not
 # reported as framework parameters.
@@ -71,6 +72,15 @@ def _json_arg_value(value):
 
 # --hp-style NAME -> the args_renderer that plan.build takes
 STYLES = {"toolkit": to_args, "json": to_json_args}
+
+
+def style(value, environ):
+    """--hp-style, else $SM_TRAIN_HP_STYLE, else toolkit; a name STYLES knows (sm-train and sm-train local)."""
+    name = value if value is not None else environ.get("SM_TRAIN_HP_STYLE") or "toolkit"
+    if name not in STYLES:
+        raise UsageError("hyperparameter style (--hp-style, $SM_TRAIN_HP_STYLE) must be %s, not %r"
+                         % (" or ".join(sorted(STYLES, reverse=True)), name))
+    return name
 
 
 def env_value(value):

@@ -4,22 +4,22 @@ itself cannot fail on them."""
 import os
 import sys
 
+from ..errors import JobError
 from . import environment, hyperparameters, program
-from .errors import JobError
 
 # Linux refuses (E2BIG) any single "NAME=value" or argument longer than this (MAX_ARG_STRLEN).
 _MAX_STRING = 32 * 4096
 
 
 class Plan(object):
-    def __init__(self, env, argv, cwd, install, chmod, rendered):
+    def __init__(self, env, argv, cwd, install, chmod, rendered, cluster=None):
         self.env = env              # what sm-train sets or changes, in order
         self.argv = argv
         self.cwd = cwd
         self.install = install
         self.chmod = chmod
         self.rendered = rendered
-        self.cluster = None         # a distributed job's part for this node (distributed.py), else None
+        self.cluster = cluster      # a distributed job's part for this node (cluster.engines), else None
 
     def full_env(self, environ):
         merged = dict(environ)
@@ -43,13 +43,7 @@ def build(job, decoded, resources, layout, environ, command=None, args_renderer=
         env = dict(env, PYTHONUNBUFFERED="1")
     if (environ.get("SAGEMAKER_BASE_DIR") or "/opt/ml") != layout.base:
         env = dict(env, SAGEMAKER_BASE_DIR=layout.base)  # --root: the program's toolkit-based code finds it too
-    plan = Plan(env, prog.argv, prog.cwd, prog.install, prog.chmod, rendered)
-    if rendered.training_env["distribution_instance_groups"]:  # a distribution hyperparameter is on
-        from . import distributed
-
-        distributed.apply(plan, python, environ, command)
-    check_exec(plan.full_env(environ), plan.argv)
-    return plan
+    return Plan(env, prog.argv, prog.cwd, prog.install, prog.chmod, rendered)
 
 
 def check_exec(env, argv):

@@ -2,7 +2,7 @@
 
 import os
 
-from . import jsonc, log
+from .. import jsonc, log
 
 
 class Resources(object):

@@ -2,7 +2,7 @@
 
 import os
 
-from .errors import JobError, NotExecutable, NotFound
+from ..errors import JobError, NotExecutable, NotFound
 from .probes import which
 
 # process.validate_entry_point of sagemaker-training 5.1.4, with its messages. Its pattern,

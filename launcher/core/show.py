@@ -1,6 +1,6 @@
 """``--print-env``: the plan as a shell script that ``sh`` can eval, or as JSON."""
 
-from . import jsonc
+from .. import jsonc
 
 _SHELL_FIRST = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ_")
 _SHELL_REST = _SHELL_FIRST | frozenset("0123456789")

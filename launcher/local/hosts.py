@@ -9,7 +9,7 @@ import signal
 import subprocess
 import sys
 
-from .errors import JobError
+from ..errors import JobError
 
 LINE = 64 * 1024  # a line longer than this is passed on in pieces
 

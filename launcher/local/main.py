@@ -7,9 +7,11 @@ import re
 import sys
 import time
 
-from . import local_hosts, local_tree, log, options
-from .errors import JobError, LauncherError, UsageError
-from .layout import Layout
+from .. import log, options
+from ..core.layout import Layout
+from ..errors import JobError, LauncherError, UsageError
+from . import hosts as local_hosts
+from . import tree as local_tree
 
 USAGE = """usage: python3 sm-train.pyz local [OPTIONS] [-- PROGRAM [ARG ...]]
 
@@ -86,7 +88,7 @@ def main(argv, environ):
 
 
 def parse(argv, environ):
-    from .cli import hp_style
+    from ..core.hyperparameters import style
 
     opts = Options()
     for name, value in options.scan(argv, _VALUED, ("-h", "--help")):
@@ -101,7 +103,7 @@ def parse(argv, environ):
             opts.help = True
     if opts.help:
         return opts
-    opts.hp_style = hp_style(opts.hp_style, environ)
+    opts.hp_style = style(opts.hp_style, environ)
     options.seconds(None, environ, "SM_TRAIN_PROBE_TIMEOUT", "10")  # each host's launcher would refuse it
     if opts.program is not None and opts.command:
         raise UsageError("give --program or a command after --, not both")
@@ -224,7 +226,7 @@ class LocalJob(object):
 
     def report(self, codes, seconds, stopped_by):
         """(the job's exit status, the closing record: where the model and the output went, why hosts failed)."""
-        from .statuses import from_returncode, signal_name
+        from ..run.statuses import from_returncode, signal_name
 
         statuses = [from_returncode(code) for code in codes]
         status = next((s for s in statuses if s != 0), 0)
@@ -261,7 +263,7 @@ def _launcher():
     """The command that runs this same launcher: the pyz it was started from, or the source checkout."""
     if not sys.executable:
         raise JobError("cannot tell which Python runs sm-train (sys.executable is empty)")
-    here = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    here = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
     if os.path.isfile(here):
         return [sys.executable, here]
     return [sys.executable, "-c", _FROM_SOURCE, here]
@@ -269,7 +271,7 @@ def _launcher():
 
 def _count_gpus(environ):
     """The GPU count for the summary line, probed as each host's launcher will probe it, without its log line."""
-    from . import probes
+    from ..core import probes
 
     timeout = options.seconds(None, environ, "SM_TRAIN_PROBE_TIMEOUT", "10")
     quiet, log.threshold = log.threshold, log.WARNING
@@ -281,7 +283,7 @@ def _count_gpus(environ):
 
 def _refuse_engines(hyperparameters):
     """The algo-K names do not resolve on one machine: an engine across hosts would wait 15 minutes for DNS."""
-    from .environment import DISTRIBUTION_SWITCHES
+    from ..core.environment import DISTRIBUTION_SWITCHES
 
     on = [k for k in DISTRIBUTION_SWITCHES if hyperparameters.get(k)]
     if on:
@@ -296,7 +298,7 @@ def _job_name():
 
 
 def _no_reason(code):
-    from .statuses import describe_returncode
+    from ..run.statuses import describe_returncode
 
     return "%s; no output/failure was written" % describe_returncode(code)
 

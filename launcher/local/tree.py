@@ -6,8 +6,8 @@ import os
 import shutil
 import stat
 
-from .errors import JobError, UsageError
-from .layout import Layout
+from ..core.layout import Layout
+from ..errors import JobError, UsageError
 
 GROUP = "homogeneousCluster"  # the group name SageMaker gives a job without instance groups
 

@@ -4,8 +4,8 @@ import errno
 import os
 import sys
 
-from . import log
-from .errors import JobError, NotExecutable, NotFound, Stopped
+from .. import log
+from ..errors import JobError, NotExecutable, NotFound, Stopped
 
 FAILURE_LIMIT = 1024  # SageMaker shows the first 1024 characters of the failure file as FailureReason
 

@@ -7,8 +7,9 @@ import signal
 import sys
 import time
 
-from . import log, statuses
-from .errors import JobError
+from .. import log
+from ..errors import JobError
+from . import statuses
 from .launch import exec_error, restore_signals, write_failure, write_success
 
 FORWARDED = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGQUIT, signal.SIGUSR1, signal.SIGUSR2)
