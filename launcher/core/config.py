@@ -42,40 +42,48 @@ def read_job(layout, environ):
 def _read_object(layout, name, default):
     path = layout.config_file(name)
     try:
+        return read_json_object(path, path)
+    except FileNotFoundError:
+        log.warning("%s not found; using %s" % (path, jsonc.dumps(default)))
+        return dict(default)
+
+
+def read_json_object(path, label, limit=MAX_CONFIG_BYTES):
+    """The JSON object in the file at ``path``; every failure a JobError starting with ``label``, but for
+    FileNotFoundError, which the caller turns into a default or an error of its own."""
+    try:
         # O_NONBLOCK: a FIFO in the file's place must not hang the start.
         fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
     except FileNotFoundError:
         if os.path.lexists(path):
-            raise JobError("%s: a broken symbolic link" % path)
-        log.warning("%s not found; using %s" % (path, jsonc.dumps(default)))
-        return dict(default)
+            raise JobError("%s: a broken symbolic link" % label)
+        raise
     except OSError as e:
-        raise JobError("%s: cannot be read: %s" % (path, e.strerror or e))
+        raise JobError("%s: cannot be read: %s" % (label, e.strerror or e))
     mode = os.fstat(fd).st_mode
     if not stat.S_ISREG(mode):
         os.close(fd)
-        raise JobError("%s: %s" % (path, "is a directory, not a file" if stat.S_ISDIR(mode) else
+        raise JobError("%s: %s" % (label, "is a directory, not a file" if stat.S_ISDIR(mode) else
                                    "not a regular file"))
     with os.fdopen(fd, "rb") as f:
         try:
-            data = f.read(MAX_CONFIG_BYTES + 1)
+            data = f.read(limit + 1)
         except OSError as e:
-            raise JobError("%s: cannot be read: %s" % (path, e.strerror or e))
-    if len(data) > MAX_CONFIG_BYTES:
-        raise JobError("%s: larger than the %d MiB limit for a configuration file"
-                       % (path, MAX_CONFIG_BYTES // (1024 * 1024)))
+            raise JobError("%s: cannot be read: %s" % (label, e.strerror or e))
+    if len(data) > limit:
+        raise JobError("%s: larger than the %d MiB limit for a configuration file" % (label, limit // (1024 * 1024)))
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as e:
-        raise JobError("%s: not valid UTF-8 (byte 0x%02x at offset %d)" % (path, data[e.start], e.start))
+        raise JobError("%s: not valid UTF-8 (byte 0x%02x at offset %d)" % (label, data[e.start], e.start))
     try:
         value = jsonc.loads(text)
     except ValueError as e:
-        raise JobError("%s: malformed JSON: %s" % (path, e))
+        raise JobError("%s: malformed JSON: %s" % (label, e))
     except RecursionError:
-        raise JobError("%s: JSON nested too deeply" % path)
+        raise JobError("%s: JSON nested too deeply" % label)
     if not isinstance(value, dict):
-        raise JobError("%s: must hold a JSON object, not %s" % (path, _kind(value)))
+        raise JobError("%s: must hold a JSON object, not %s" % (label, _kind(value)))
     return value
 
 

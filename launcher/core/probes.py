@@ -24,11 +24,12 @@ def probe(instance_type, path, timeout):
     )
 
 
-def which(name, path):
-    """The first executable file called ``name`` on ``path``, as ``which`` finds it."""
+def which(name, path, executable=True):
+    """The first executable file called ``name`` on ``path``, as ``which`` finds it (with ``executable``
+    False: the first file of that name, executable or not); None when there is none. The one PATH lookup."""
     for folder in (path or "").split(os.pathsep):
         candidate = os.path.join(folder or ".", name)
-        if os.path.isfile(candidate) and os.access(candidate, os.X_OK):
+        if os.path.isfile(candidate) and (not executable or os.access(candidate, os.X_OK)):
             return candidate
     return None
 

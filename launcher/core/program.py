@@ -124,8 +124,7 @@ def explicit_program(argv, code_dir, path, python):
     else:
         found = which(name, path)
         if found is None:
-            candidates = [os.path.join(d or ".", name) for d in (path or "").split(os.pathsep)]
-            if any(os.path.isfile(c) for c in candidates):
+            if which(name, path, executable=False):
                 raise NotExecutable("command %r is on PATH but not executable" % name)
             raise NotFound("command %r not found on PATH" % name)
     if os.path.isdir(found) or not os.access(found, os.X_OK):

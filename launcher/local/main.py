@@ -1,9 +1,7 @@
 """``sm-train local``: lay out an /opt/ml tree from the user's own files and run the job on this machine,
 one launcher process per host, through the same path as a real start. No Docker, SDK or AWS needed."""
 
-import json
 import os
-import re
 import sys
 import time
 
@@ -12,54 +10,10 @@ from ..core.layout import Layout
 from ..errors import JobError, LauncherError, UsageError
 from . import hosts as local_hosts
 from . import tree as local_tree
+from .command_line import USAGE, parse
 
-USAGE = """usage: python3 sm-train.pyz local [OPTIONS] [-- PROGRAM [ARG ...]]
-
-Run a training job on this machine as SageMaker would: lay out an /opt/ml tree (hyperparameters
-encoded as the SageMaker Python SDK writes them, channels, code, resourceconfig) and start the job
-through sm-train itself, once per host. Exits with the job's status.
-
-options:
-  --hp KEY=VALUE         a hyperparameter; VALUE is read as JSON when it parses (3, 0.1, true, [1,2],
-                         {"a":1}, null), else taken as a string; quote to force a string: 'v="1.10"'
-  --hps FILE.json        hyperparameters from a JSON object of real values ({"epochs": 3, ...});
-                         --hp and --hps apply in command-line order, the last one wins
-  --channel NAME=DIR     an input channel, copied to input/data/NAME (your DIR is never written)
-  --code DIR             the source dir, copied to code/ (default: only the --program file)
-  --program NAME         the entry point, relative to --code (sagemaker_program)
-  --instance-type TYPE   current_instance_type in resourceconfig.json (default local)
-  --hosts N              run N hosts, algo-1 ... algo-N, as N processes on this machine (default 1)
-  --keep DIR             lay the tree out in DIR (new or empty) and keep all of it; with --hosts N,
-                         one tree per host in DIR/algo-K. Without it: a temporary dir whose channel
-                         copies are removed at the end
-  --hp-style toolkit|json
-                         how hyperparameters become arguments ($SM_TRAIN_HP_STYLE; see sm-train --help)
-  -h, --help             print this help
-  -- PROGRAM ARGS        run this command (in code/) instead of --program
-
-Exit status: the job's (the first failing host's); 2 for a wrong command line; 1 when a file or
-directory it names cannot be used.
-"""
-
-_VALUED = ("--hp", "--hps", "--channel", "--code", "--program", "--instance-type", "--hosts", "--keep",
-           "--hp-style")
-_CHANNEL_NAME = re.compile(r"[A-Za-z0-9.\-_]{1,64}\Z")  # CreateTrainingJob's ChannelName
 # A single-line bootstrap to run the launcher from a source checkout, keeping PYTHONPATH untouched.
 _FROM_SOURCE = "import sys; sys.path.insert(0, sys.argv.pop(1)); from launcher.cli import main; sys.exit(main())"
-
-
-class Options(object):
-    def __init__(self):
-        self.hps = []        # ("hp", key, value) and ("hps", path), in command-line order
-        self.channels = []   # (name, dir)
-        self.code = None
-        self.program = None
-        self.instance_type = "local"
-        self.hosts = 1
-        self.keep = None
-        self.hp_style = None
-        self.command = None
-        self.help = False
 
 
 def main(argv, environ):
@@ -85,69 +39,6 @@ def main(argv, environ):
     status, report = job.report(codes, seconds, stopped_by)
     (log.info if status == 0 else log.error)(report)
     return status
-
-
-def parse(argv, environ):
-    from ..core.hyperparameters import style
-
-    opts = Options()
-    for name, value in options.scan(argv, _VALUED, ("-h", "--help")):
-        if name is None:
-            raise UsageError("unexpected argument %r: name the program with --program, or put a command after --"
-                             % value[0])
-        if name == "--":
-            opts.command = value
-        elif name in _VALUED:
-            _take(opts, name, value)
-        else:
-            opts.help = True
-    if opts.help:
-        return opts
-    opts.hp_style = style(opts.hp_style, environ)
-    options.seconds(None, environ, "SM_TRAIN_PROBE_TIMEOUT", "10")  # each host's launcher would refuse it
-    if opts.program is not None and opts.command:
-        raise UsageError("give --program or a command after --, not both")
-    return opts
-
-
-def _take(opts, name, value):
-    if name == "--hp":
-        key, eq, text = value.partition("=")
-        if not eq:
-            raise UsageError("--hp %r: expected KEY=VALUE" % value)
-        if not key:
-            raise UsageError("--hp %r: the key is empty" % value)
-        opts.hps.append(("hp", key, _value(text)))
-    elif name == "--hps":
-        opts.hps.append(("hps", value))
-    elif name == "--channel":
-        channel, eq, folder = value.partition("=")
-        if not eq or not folder:
-            raise UsageError("--channel %r: expected NAME=DIR" % value)
-        if not _CHANNEL_NAME.match(channel):
-            raise UsageError("--channel %r: a channel name is 1 to 64 letters, digits, '.', '-' or '_'" % value)
-        if any(channel == c for c, _ in opts.channels):
-            raise UsageError("--channel %s given twice" % channel)
-        opts.channels.append((channel, folder))
-    elif name == "--hosts":
-        try:
-            opts.hosts = int(value)
-        except ValueError:
-            opts.hosts = 0
-        if opts.hosts < 1:
-            raise UsageError("--hosts must be a whole number, 1 or more, not %r" % value)
-    elif not value:
-        raise UsageError("option %s needs a value" % name)
-    else:
-        setattr(opts, name[2:].replace("-", "_"), value)
-
-
-def _value(text):
-    """--hp's VALUE: its JSON value when it parses, else the text itself (the rule the toolkit decodes by)."""
-    try:
-        return json.loads(text)
-    except (ValueError, RecursionError):
-        return text
 
 
 class LocalJob(object):

@@ -6,6 +6,7 @@ import os
 import shutil
 import stat
 
+from ..core.config import read_json_object
 from ..core.layout import Layout
 from ..errors import JobError, UsageError
 
@@ -56,23 +57,11 @@ def gather(items):
 
 
 def read_hps(path):
+    label = "--hps %s" % path
     try:
-        with open(path, "rb") as f:
-            data = f.read()
-    except OSError as e:
-        raise JobError("--hps %s: cannot be read: %s" % (path, e.strerror or e))
-    try:
-        value = json.loads(data.decode("utf-8"))
-    except UnicodeDecodeError as e:
-        raise JobError("--hps %s: not valid UTF-8 (at byte %d)" % (path, e.start))
-    except ValueError as e:
-        raise JobError("--hps %s: malformed JSON: %s" % (path, e))
-    except RecursionError:
-        raise JobError("--hps %s: JSON nested too deeply" % path)
-    if not isinstance(value, dict):
-        raise JobError("--hps %s: must hold a JSON object of hyperparameters, not %s"
-                       % (path, type(value).__name__.replace("NoneType", "null")))
-    return value
+        return read_json_object(path, label)
+    except FileNotFoundError as e:
+        raise JobError("%s: cannot be read: %s" % (label, e.strerror))
 
 
 def check_inputs(opts, hyperparameters, environ):
