@@ -8,7 +8,7 @@ PYZ := dist/sm-train.pyz
 
 build: $(PYZ)
 
-$(PYZ): build_pyz.py $(wildcard launcher/*.py launcher/*/*.py)
+$(PYZ): build_pyz.py sm_train_too_old.py $(wildcard launcher/*.py launcher/*/*.py)
 	$(PYTHON) build_pyz.py --output $(PYZ)
 
 venv: $(BIN)/.installed
@@ -19,8 +19,9 @@ $(BIN)/.installed: requirements-dev.txt
 	touch $@
 
 lint: venv
-	$(BIN)/ruff check launcher tests build_pyz.py examples
+	$(BIN)/ruff check launcher tests build_pyz.py sm_train_too_old.py examples
 	$(BIN)/vermin --no-tips --violations -t=3.7- launcher
+	$(BIN)/vermin --no-tips --violations -t=2.7- -t=3.0- sm_train_too_old.py
 
 test: lint build
 	$(BIN)/python -m pytest -q tests

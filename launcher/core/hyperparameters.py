@@ -20,12 +20,13 @@ KNOWN_INTERNAL = (
 
 
 def decode(raw):
-    """Each value ``json.loads``-ed, the raw value kept where that fails; returns (values, kept keys)."""
+    """Each value ``json.loads``-ed, the raw value kept where that fails; returns (values, kept keys).
+    Never imports json: the generic Estimator writes its values with str(), so ``adam`` is common."""
     decoded = {}
     not_json = []
     for key, value in raw.items():
         try:
-            value = jsonc.loads(value)
+            value = jsonc.parse(value)
         except (ValueError, TypeError, RecursionError):
             not_json.append(key)
         decoded[key] = value
