@@ -44,6 +44,7 @@ class Options(object):
         self.grace_period = None
         self.hp_style = None
         self.command = None
+        self.typed_command = False  # the command began at a word that is not an option (`sm-train locl`)
         self.help = False
         self.version = False
 
@@ -59,6 +60,7 @@ def parse(argv, environ, opts):
     for name, value in options.scan(argv, VALUED, FLAGS):
         if name in ("--", None):
             opts.command = value
+            opts.typed_command = name is None
         elif name == "--format" and value not in ("shell", "json"):
             raise UsageError("--format must be shell or json, not %r" % value)
         elif name in VALUED:
@@ -69,10 +71,12 @@ def parse(argv, environ, opts):
             setattr(opts, name[2:].replace("-", "_"), True)
     if opts.help or opts.version:
         return
-    opts.probe_timeout = options.seconds(opts.probe_timeout, environ, "SM_TRAIN_PROBE_TIMEOUT", "10")
+    opts.probe_timeout = options.seconds(opts.probe_timeout, environ, "SM_TRAIN_PROBE_TIMEOUT", "10",
+                                         option="--probe-timeout")
     if opts.supervise is None:
         opts.supervise = options.switch(environ, "SM_TRAIN_SUPERVISE")
-    opts.grace_period = options.seconds(opts.grace_period, environ, "SM_TRAIN_GRACE_PERIOD", "110", allow_zero=True)
+    opts.grace_period = options.seconds(opts.grace_period, environ, "SM_TRAIN_GRACE_PERIOD", "110", allow_zero=True,
+                                        option="--grace-period")
     opts.hp_style = hp_style(opts.hp_style, environ)
 
 
@@ -108,17 +112,19 @@ def main(argv=None, environ=None):
         sys.stdout.write("sm-train %s\n" % __version__)
         return 0
     layout = layout_for(opts, environ)
+    if not opts.print_env:  # as PID 1 a SIGTERM would be ignored until exec: stop the start instead
+        from .run import launch
+
+        launch.stop_on_signals("before the program started")
     try:
         plan, masked = make_plan(opts, layout, environ)
     except LauncherError as e:
-        return fail(e, layout, opts.print_env, opts.format)
+        return fail(hint(e, opts), layout, opts.print_env, opts.format)
     if opts.print_env:
         from .core.show import show
 
         sys.stdout.write(show(plan, opts.format))
         return 0
-    from .run import launch
-
     log_invocation(masked)
     env = plan.full_env(environ)
     try:
@@ -133,7 +139,7 @@ def main(argv=None, environ=None):
             return supervise.run(plan, env, layout, opts.grace_period, masked.argv)
         launch.execute(plan, env)
     except LauncherError as e:
-        return fail(e, layout, False, opts.format)
+        return fail(hint(e, opts), layout, False, opts.format)
     return 1  # execute() only returns by raising
 
 
@@ -148,9 +154,13 @@ def make_plan(opts, layout, environ):
     from .core import config, hyperparameters, probes
     from .core.plan import check_exec
 
+    if opts.command is None:  # with a command of their own, users may run it beside any tree, or none
+        config.find_job(layout)
     job = config.read_job(layout, environ)
     decoded, not_json = hyperparameters.decode(job.hyperparameters)
     log.set_level(decoded.get("sagemaker_container_log_level", log.INFO))
+    if opts.print_env:  # a dry run's stderr is for what needs the user's attention, not the start records
+        log.set_level(max(log.threshold, log.WARNING))
     for key in not_json:
         value = masking.MASK if masking.is_secret(key) else job.hyperparameters[key]
         log.debug("Failed to parse hyperparameter %s value %s to Json.\nReturning the value itself" % (key, value))
@@ -186,6 +196,18 @@ def log_invocation(plan):
              % (training_env_text(plan.rendered.training_env), lines, " ".join(plan.argv)))
 
 
+def hint(error, opts):
+    """A mistyped `local` or `train` is taken for the program's name: say which word was meant."""
+    from .errors import NoJob, NotFound
+
+    if opts.typed_command and isinstance(error, (NoJob, NotFound)):
+        word = options.closest(opts.command[0], ("local", "train"))
+        if word and word != opts.command[0]:
+            error.args = ("%s (did you mean `sm-train.pyz %s`? %r was taken for the program to run)"
+                          % (error, word, opts.command[0]),)
+    return error
+
+
 def fail(error, layout, dry, fmt):
     """One log line; in a real run the failure file (unless the program's own exists); the status."""
     message = str(error)
@@ -194,7 +216,7 @@ def fail(error, layout, dry, fmt):
         from .core.show import show_error
 
         sys.stdout.write(show_error(message, fmt))
-    else:
+    elif error.report:
         from .run.launch import write_failure
 
         write_failure(layout, message)

@@ -5,12 +5,20 @@ class LauncherError(Exception):
     """A launch that cannot go on; ``str(error)`` is the one line the user sees."""
 
     status = 1
+    report = True  # written to the failure file in a real start
 
 
 class JobError(LauncherError):
     """The job's configuration (files, variables, program name) is unusable."""
 
     status = 1
+
+
+class NoJob(JobError):
+    """The base directory holds no job: a start outside SageMaker. Not reported in a failure file, which
+    would be written into a directory of the user's that is not a job's."""
+
+    report = False
 
 
 class UsageError(LauncherError):

@@ -65,8 +65,10 @@ def parse(text):
     with str(): ``adam``, ``['a', 'b']``): ValueError or TypeError when it is not, without importing json.
     The C scanner's own error path imports json (3.7, 3.13), so a text that starts like a string, list or
     object is checked first; any other start fails in the scanner with a plain StopIteration."""
-    if not isinstance(text, str) or _scan is None or text.startswith("\ufeff"):
+    if not isinstance(text, str) or _scan is None:
         return loads(text)
+    if text.startswith("\ufeff"):
+        raise ValueError("not JSON: a byte order mark")  # as json.loads(str) says
     start = len(text) - len(text.lstrip(_SPACE))
     if text[start:start + 1] in ('"', "[", "{") and not _valid(text, start):
         raise ValueError("not JSON")

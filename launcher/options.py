@@ -36,20 +36,31 @@ def scan(argv, valued, flags, strict=True):
         elif arg in flags:
             yield arg, None
         elif strict:
-            raise UsageError("unknown option %r (see --help)" % arg)
+            close = closest(name, list(valued) + list(flags))
+            raise UsageError("unknown option %r%s (see --help)" % (arg, "; did you mean %s?" % close if close else ""))
         i += 1
 
 
-def seconds(value, environ, twin, default, allow_zero=False):
-    """An option's value, else its environment twin, else ``default``: a bounded number of seconds."""
+def closest(word, choices):
+    """The known word ``word`` is most likely a typo of, or None (difflib: imported on error paths only)."""
+    import difflib
+
+    found = difflib.get_close_matches(word, choices, n=1, cutoff=0.6)
+    return found[0] if found else None
+
+
+def seconds(value, environ, twin, default, allow_zero=False, option=None):
+    """An option's value, else its environment twin, else ``default``: a bounded number of seconds. An
+    error names what the value came from: ``option`` (such as --probe-timeout) or the twin."""
     text = value if value is not None else environ.get(twin, default)
+    source = option if value is not None and option else twin
     try:
         number = float(text)
     except (TypeError, ValueError):
         number = -1.0
     if not ((number >= 0 if allow_zero else number > 0) and number <= MAX_SECONDS):
         raise UsageError("%s must be a number of seconds, %s and at most %d, not %r"
-                         % (twin, "0 or more" if allow_zero else "more than 0", MAX_SECONDS, text))
+                         % (source, "0 or more" if allow_zero else "more than 0", MAX_SECONDS, text))
     return number
 
 

@@ -85,6 +85,45 @@ def test_jsonc_matches_json_on_every_python_here(python):
     assert result.returncode == 0, result.stderr.decode()
 
 
+# Values as the SDK writes them: framework estimators with json.dumps, the generic Estimator with str().
+NOT_JSON_OR_JSON = ["adam", "True", "None", "[64, 32]", "['a', 'b']", "{'lr': 0.1}", '"unterminated', '"a\\qb"',
+                    '"\\u12g4"', "1.2.3", "[1, 2", '{"a": 1,}', "01", "1.", "-", '"tab\there"', "NaN", "-Infinity",
+                    '{"a": [1, {"b": null}]}', "1e5", "s3://bucket/key", "", " ", "\ufeff1", '"x"   ', "[[[]]]"]
+
+# Reads NUL-separated texts on stdin, prints each one's value as compact JSON or NOT JSON.
+PARSE_SCRIPT = r"""
+import sys
+assert not {"json", "re", "enum"} & set(sys.modules), "loaded before the test"
+sys.path.insert(0, sys.argv[1])
+from launcher import jsonc
+for t in sys.stdin.buffer.read().decode("utf-8", "surrogatepass").split("\0"):
+    try:
+        print(jsonc.dumps(jsonc.parse(t)))
+    except (ValueError, TypeError, RecursionError):
+        print("NOT JSON")
+assert not {"json", "re", "enum"} & set(sys.modules), "jsonc.parse imported json"
+"""
+
+
+@pytest.mark.parametrize("python", sorted(glob.glob("/root/.pyenv/versions/3.*/bin/python3")))
+def test_jsonc_parse_decides_as_json_without_importing_it(python):
+    rand = random.Random(7)
+    alphabet = '[]{},:"\\ 01-.eE+tfnuNIalsrx\t'
+    texts = NOT_JSON_OR_JSON + ["".join(rand.choice(alphabet) for _ in range(rand.randint(1, 9))) for _ in range(20000)]
+    result = subprocess.run([python, "-I", "-S", "-c", PARSE_SCRIPT, ROOT], input="\0".join(texts).encode(),
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    if b"SyntaxError" in result.stderr and b"3.6" in python.encode():
+        pytest.skip("older than 3.7")
+    assert result.returncode == 0, result.stderr.decode()[-2000:]
+    expected = []
+    for text in texts:
+        try:
+            expected.append(json.dumps(json.loads(text), sort_keys=True, separators=(",", ":")))
+        except ValueError:
+            expected.append("NOT JSON")
+    assert result.stdout.decode().splitlines() == expected
+
+
 def test_args_as_the_toolkits_unit_tests_expect():
     # sagemaker-training test/unit/test_mapping.py::test_to_cmd_args (bytes values aside: JSON has none)
     assert hyperparameters.to_args({"U": "1", "b": "2", "T": "", "": "42"}) == ["", "42", "-T", "", "-U", "1",

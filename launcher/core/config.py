@@ -6,6 +6,7 @@ import stat
 
 from .. import jsonc, log
 from ..errors import JobError
+from .layout import Layout
 
 HYPERPARAMETERS = "hyperparameters.json"
 INPUT_DATA_CONFIG = "inputdataconfig.json"
@@ -29,6 +30,32 @@ class Job(object):
         self.mp_parameters = environ.get("SM_HP_MP_PARAMETERS")
         self.pythonpath = environ.get("PYTHONPATH")
         self.default_region = default_region(environ)
+
+
+def find_job(layout):
+    """Refuse a base dir with no job in it (a laptop's missing /opt/ml, or the top of a tree that
+    `local --hosts N --keep DIR` wrote, whose jobs are in DIR/algo-K) with one line that says where to look."""
+    if _has_job(layout):
+        return
+    from ..errors import NoJob
+
+    where = "%s does not exist" % layout.base if not os.path.isdir(layout.base) else (
+        "%s holds neither input/config/*.json nor code/" % layout.base)
+    first = os.path.join(layout.base, "algo-1")
+    if _has_job(Layout(first)):
+        raise NoJob("no SageMaker job here: %s; it holds one tree per host, as `local --hosts N --keep DIR` "
+                    "writes them: give --root %s" % (where, first))
+    raise NoJob("no SageMaker job here: %s; give the job's tree with --root DIR (DIR/algo-1 for a tree kept "
+                "by `local --hosts N --keep DIR`), or run it on this machine with `python3 sm-train.pyz local`"
+                % where)
+
+
+def _has_job(layout):
+    """Any of the config files, or the code dir: what SageMaker or `local` puts in every job's tree."""
+    if any(os.path.lexists(layout.config_file(name)) for name in (HYPERPARAMETERS, INPUT_DATA_CONFIG,
+                                                                   RESOURCE_CONFIG)):
+        return True
+    return os.path.isdir(layout.code)
 
 
 def read_job(layout, environ):

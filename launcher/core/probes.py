@@ -81,6 +81,9 @@ def _run(name, args, path, timeout, absent):
         log.warning("%s did not answer within %g s; counting 0 (set SM_TRAIN_PROBE_TIMEOUT to wait longer)"
                     % (name, timeout))
         return None
+    except BaseException:  # a stop (SIGTERM, SIGINT) while waiting: the probe, in its own session, goes too
+        _kill_group(child.pid)
+        raise
     if child.returncode != 0:
         log.warning("%s %s failed with exit status %d; counting 0" % (name, " ".join(args), child.returncode))
         return None

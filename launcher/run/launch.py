@@ -97,13 +97,30 @@ def execute(plan, env):
         raise exec_error(plan.argv[0], e)
 
 
-def restore_signals(ignore=False):
-    """Undo what CPython did at start-up: an ignored SIGPIPE (and SIGXFSZ) survives exec, and would make
-    `yes | head` in the program print "Broken pipe". subprocess restores them the same way."""
+def stop_on_signals(when):
+    """SIGTERM and SIGINT end the start with Stopped (143, 130; the failure file says so) until exec resets
+    them. As PID 1 the kernel drops a signal without a handler, so a stop during a slow probe was lost."""
+    signals = _signals()
+
+    def stop(signum, frame):
+        raise Stopped(signum, "SIGTERM" if signum == signals.SIGTERM else "SIGINT", when)
+
+    for signum in (signals.SIGTERM, signals.SIGINT):
+        signals.signal(signum, stop)
+
+
+def _signals():
     try:
         import _signal as signals  # the C module behind `signal`, which would import enum: ~2 ms a start
     except ImportError:  # pragma: no cover - not CPython
         import signal as signals
+    return signals
+
+
+def restore_signals(ignore=False):
+    """Undo what CPython did at start-up: an ignored SIGPIPE (and SIGXFSZ) survives exec, and would make
+    `yes | head` in the program print "Broken pipe". subprocess restores them the same way."""
+    signals = _signals()
     for name in ("SIGPIPE", "SIGXFSZ"):
         if hasattr(signals, name):
             signals.signal(getattr(signals, name), signals.SIG_IGN if ignore else signals.SIG_DFL)

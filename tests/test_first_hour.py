@@ -1,0 +1,240 @@
+"""What a newcomer meets first, through the built pyz: a start where there is no job, a mistyped word, a
+Python too old, a quiet dry run, a stop while the start is still probing, and the same pyz on every Python
+this machine has."""
+
+import glob
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+from conftest import clean_env, make_tree, run_pyz
+
+import build_pyz
+
+PROGRAM = {"sagemaker_program": '"train.py"'}
+RC = {"current_host": "algo-1", "hosts": ["algo-1"]}
+TRAIN = {"train.py": "print('ran')\n"}
+
+
+def error_lines(stderr):
+    return [line for line in stderr.splitlines() if " ERROR " in line]
+
+
+def one_error(result, status):
+    stderr = result.stderr.decode()
+    assert result.returncode == status, stderr
+    assert "Traceback" not in stderr
+    lines = error_lines(stderr)
+    assert len(lines) == 1, stderr
+    return lines[0], stderr
+
+
+def test_no_base_dir_says_where_to_look(pyz, tmp_path):
+    missing = str(tmp_path / "opt" / "ml")
+    for args in ([], ["--print-env"]):
+        line, stderr = one_error(run_pyz(pyz, "--root", missing, *args), 1)
+        assert "%s does not exist" % missing in line
+        assert "--root DIR" in line and "DIR/algo-1" in line and "sm-train.pyz local" in line
+        assert "not found; using" not in stderr and "entry point" not in stderr
+    assert not os.path.exists(missing)
+
+
+def test_kept_multi_host_tree_points_at_algo_1(pyz, tmp_path):
+    kept = tmp_path / "tree"
+    for host in ("algo-1", "algo-2"):
+        make_tree(kept / host, PROGRAM, {}, dict(RC, current_host=host, hosts=["algo-1", "algo-2"]), TRAIN)
+    line, _ = one_error(run_pyz(pyz, "--root", str(kept)), 1)
+    assert "holds neither input/config/*.json nor code/" in line
+    assert line.endswith("give --root %s" % (kept / "algo-1"))
+    assert sorted(os.listdir(str(kept))) == ["algo-1", "algo-2"]  # no output/failure written into the user's dir
+
+
+def test_a_tree_with_only_a_code_dir_is_a_job(pyz, tmp_path):
+    root = str(tmp_path / "ml")
+    make_tree(root, code=TRAIN)
+    result = run_pyz(pyz, "--root", root, "--print-env", env=clean_env(SAGEMAKER_PROGRAM="train.py"))
+    assert result.returncode == 0, result.stderr.decode()
+
+
+def test_mistyped_local_suggests_local(pyz, tmp_path):
+    root = make_tree(tmp_path / "ml", PROGRAM, {}, RC, TRAIN)
+    line, _ = one_error(run_pyz(pyz, "--root", root, "locl", "--code", "src"), 127)
+    assert "'locl' not found" in line and "did you mean `sm-train.pyz local`?" in line
+
+
+def test_mistyped_local_option_suggests_the_option(pyz, tmp_path):
+    line, _ = one_error(run_pyz(pyz, "local", "--chanel", "training=data"), 2)
+    assert "'--chanel'" in line and "did you mean --channel?" in line
+
+
+def test_dry_run_stderr_has_only_warnings_and_errors(pyz, tmp_path):
+    root = make_tree(tmp_path / "ml", PROGRAM, {}, RC, TRAIN)
+    dry = run_pyz(pyz, "--root", root, "--print-env")
+    assert dry.returncode == 0
+    assert dry.stderr.decode() == ""
+    real = run_pyz(pyz, "--root", root)
+    assert real.returncode == 0
+    assert "No GPUs detected" in real.stderr.decode() and "Invoking user script" in real.stderr.decode()
+    # a warning still reaches a dry run's stderr
+    os.remove(os.path.join(root, "input", "config", "inputdataconfig.json"))
+    dry = run_pyz(pyz, "--root", root, "--print-env")
+    assert [" WARNING " in line for line in dry.stderr.decode().splitlines()] == [True]
+
+
+# --- the Pythons of this machine ------------------------------------------------------------------------
+
+def pythons():
+    """One interpreter per version found (build_pyz's search), as (version, path)."""
+    seen = {}
+    for path in build_pyz.find_pythons():
+        out = subprocess.run([path, "-c", "import sys; print('%d.%d' % sys.version_info[:2])"],
+                             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+        version = out.stdout.decode().strip()
+        if out.returncode == 0 and version not in seen and tuple(map(int, version.split("."))) >= (3, 7):
+            seen[version] = path
+    return sorted(seen.items())
+
+
+def too_old_pythons():
+    pyenv = os.environ.get("PYENV_ROOT") or os.path.expanduser("~/.pyenv")
+    found = [p for p in ("/usr/bin/python2", "/usr/bin/python2.7") if os.path.exists(p)]
+    for pattern in ("2.*", "3.[0-6].*"):
+        found += glob.glob(os.path.join(pyenv, "versions", pattern, "bin", "python"))
+    return sorted(set(found))
+
+
+@pytest.mark.parametrize("python", too_old_pythons() or [None])
+def test_python_too_old_gets_one_line(pyz, tmp_path, python):
+    if python is None:
+        pytest.skip("no Python older than 3.7 on this machine")
+    root = make_tree(tmp_path / "ml", PROGRAM, {}, RC, TRAIN)
+    result = run_pyz(pyz, "--root", root, "--print-env", python=python)
+    stderr = result.stderr.decode()
+    assert result.returncode == 1
+    assert stderr.count("\n") == 1 and "Traceback" not in stderr
+    assert "needs Python 3.7 or newer" in stderr and "is Python %s." % os.path.basename(
+        os.path.dirname(os.path.dirname(python)))[:1] in stderr
+    assert not os.path.exists(os.path.join(root, "output", "failure"))
+    result = run_pyz(pyz, "--root", root, python=python)
+    assert result.returncode == 1
+    with open(os.path.join(root, "output", "failure")) as f:
+        assert "needs Python 3.7 or newer" in f.read()
+
+
+def test_every_python_loads_its_own_bytecode(pyz):
+    found = pythons()
+    assert found
+    for version, python in found:
+        tag = "cpython-%s" % version.replace(".", "")
+        result = subprocess.run([python, "-v", pyz, "--version"], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        assert result.returncode == 0 and result.stdout.decode().startswith("sm-train ")
+        loaded = [line for line in result.stderr.decode().splitlines() if "launcher.cli" in line]
+        assert loaded and "/pyc/%s-" % tag in loaded[0], (python, loaded)
+
+
+def test_a_pyz_with_one_bytecode_folder_runs_on_every_python(tmp_path):
+    single = build_pyz.build(str(tmp_path / "single.pyz"), [sys.executable])
+    assert len(build_pyz.bytecode_folders(single)) == 1
+    root = make_tree(tmp_path / "ml", dict(PROGRAM, epochs="3", optimizer="adam"), {}, RC, TRAIN)
+    outputs = set()
+    for version, python in pythons():
+        result = run_pyz(single, "--root", root, "--print-env", "--format", "json", python=python)
+        assert result.returncode == 0, (version, result.stderr.decode())
+        env = json.loads(result.stdout.decode())["env"]
+        assert env["SM_HP_OPTIMIZER"] == "adam"
+        outputs.add(result.stdout.decode().replace(python, "PYTHON"))
+    assert len(outputs) == 1  # the same rendering on every Python, but for the interpreter that runs train.py
+
+
+# --- a stop while the start is still probing -------------------------------------------------------------
+
+def slow_probe_env(tmp_path):
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    marker = tmp_path / "probe.pid"
+    fake = bin_dir / "nvidia-smi"
+    fake.write_text("#!/bin/sh\necho $$ > %s\nexec sleep 120\n" % marker)
+    fake.chmod(0o755)
+    return clean_env(PATH="%s:%s" % (bin_dir, os.environ["PATH"]), SM_TRAIN_PROBE_TIMEOUT="60"), marker
+
+
+def wait_for(path, proc):
+    deadline = time.monotonic() + 30
+    while not (os.path.exists(str(path)) and os.path.getsize(str(path))):
+        assert proc.poll() is None and time.monotonic() < deadline
+        time.sleep(0.05)
+    return int(path.read_text())
+
+
+def pid_one_child(unshare):
+    """The host pid of the process that `unshare --fork` made PID 1 of its namespace."""
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        with open("/proc/%d/task/%d/children" % (unshare.pid, unshare.pid)) as f:
+            children = f.read().split()
+        if children:
+            return int(children[0])
+        time.sleep(0.02)
+    raise AssertionError("unshare started no child")
+
+
+def can_be_pid_one():
+    try:
+        return subprocess.run(["unshare", "--pid", "--fork", "true"], stderr=subprocess.DEVNULL,
+                              timeout=10).returncode == 0
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+
+
+@pytest.mark.parametrize("pid_one", [False, True], ids=["child", "pid1"])
+@pytest.mark.parametrize("mode", [[], ["--supervise"]], ids=["exec", "supervise"])
+def test_sigterm_while_probing_stops_the_start(pyz, tmp_path, mode, pid_one):
+    if pid_one and not can_be_pid_one():
+        pytest.skip("cannot make a PID namespace here (unshare --pid needs root)")
+    root = make_tree(tmp_path / "ml", PROGRAM, {}, RC, TRAIN)
+    env, marker = slow_probe_env(tmp_path)
+    argv = [sys.executable, pyz, "--root", root] + mode
+    proc = subprocess.Popen((["unshare", "--pid", "--fork", "--kill-child"] if pid_one else []) + argv, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        probe = wait_for(marker, proc)
+        os.kill(pid_one_child(proc) if pid_one else proc.pid, signal.SIGTERM)
+        _, stderr = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    lines = error_lines(stderr.decode())
+    assert proc.returncode == 143, stderr.decode()
+    assert len(lines) == 1 and "Traceback" not in stderr.decode()
+    with open(os.path.join(root, "output", "failure")) as f:
+        assert f.read() == "stopped by SIGTERM (signal 15) before the program started"
+    assert "ran" not in stderr.decode()
+    time.sleep(0.2)
+    if not pid_one:  # the probe's own session is killed with it (in a namespace, PID 1's end kills it anyway)
+        with pytest.raises(ProcessLookupError):
+            os.kill(probe, 0)
+
+
+# The generic Estimator writes str(value), framework estimators json.dumps(value).
+STR_VALUES = {"sagemaker_program": "train.py", "optimizer": "adam", "use_amp": "True", "schedule": "None",
+              "layers": "[64, 32]", "classes": "['cat', 'dog']", "extra": "{'warmup': 5}", "lr": "0.001"}
+JSON_VALUES = {"sagemaker_program": '"train.py"', "optimizer": '"adam"', "use_amp": "true", "layers": "[64, 32]",
+               "classes": '["cat", "dog"]', "extra": '{"warmup": 5}', "lr": "0.001"}
+SLOW_MODULES = {"json", "re", "enum", "argparse", "subprocess", "socket", "ssl", "urllib", "tarfile", "signal"}
+
+
+@pytest.mark.parametrize("hps", [STR_VALUES, JSON_VALUES], ids=["str", "json.dumps"])
+def test_a_real_start_imports_no_slow_module(pyz, tmp_path, hps):
+    root = make_tree(tmp_path / "ml", hps, {"training": {}}, RC, TRAIN)
+    result = subprocess.run([sys.executable, "-I", "-S", "-X", "importtime", pyz, "--root", root],
+                            env=clean_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert result.returncode == 0 and result.stdout == b"ran\n", result.stderr.decode()
+    imported = {line.rsplit("|", 1)[1].strip() for line in result.stderr.decode().splitlines()
+                if line.startswith("import time:") and "|" in line}
+    assert "launcher.cli" in imported
+    assert not SLOW_MODULES & imported, SLOW_MODULES & imported
