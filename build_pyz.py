@@ -4,11 +4,13 @@ bytecode for every Python the build finds.
 zipapp.create_archive copies each file's mtime and mode into the archive, so two checkouts would give
 two different files; this writes the same zipapp layout with zipfile, fixing both.
 
-The sources sit at the top of the archive, so the file runs on any Python 3.7+. zipimport never writes
-bytecode, so on its own every start would compile the sources (twice the start-up time). Beside them,
-``pyc/<cache tag>-<magic>/launcher/...`` holds unchecked-hash bytecode (PEP 552: no timestamp, so
-reproducible) compiled by one interpreter each; ``__main__.py`` puts the folder of the running Python
-first on sys.path, and a Python with no folder of its own uses the sources.
+The sources sit at the top of the archive, so the file runs on any Python 3.7+. But zipimport never
+writes bytecode, so on its own every start would compile them (twice the start-up time), and even with
+a .pyc beside each source it opens the archive, searches and decompresses once per module: 0.2 ms each,
+3 ms for the 16 modules of a start. So ``pyc/<cache tag>-<magic>.marshal`` holds, for one Python each,
+every launcher module's code object (compiled by that interpreter, marshalled, zlib-compressed on its
+own), read in one go; ``__main__.py`` serves the launcher's imports from it, and a Python with no file of
+its own uses the sources.
 """
 
 import argparse
@@ -29,33 +31,80 @@ OLDEST = (3, 7)
 MINORS = range(7, 14)  # python3.7 ... python3.13, the versions the launcher is tested on
 
 # Parsable by Python 2 (and 3.6): the version check must run before anything older Pythons cannot read.
+# Compiled at every start (zipimport caches nothing), so it is kept short; the rest is BOOT.
 MAIN = b'''import sys
 
 if sys.version_info < (3, 7):
     from sm_train_too_old import refuse
 
     sys.exit(refuse())
-try:
+try:  # the launcher compiled for this Python at build time (build_pyz.py); without it, the sources
     from _frozen_importlib_external import MAGIC_NUMBER
+    from marshal import loads
 
-    sys.path.insert(0, "%s/pyc/%s-%s" % (sys.path[0], sys.implementation.cache_tag, MAGIC_NUMBER.hex()))
-except (ImportError, AttributeError):  # not CPython: the sources are used
+    _boot, _modules = loads(__loader__.get_data("%s/pyc/%s-%s.marshal" % (
+        sys.path[0], sys.implementation.cache_tag, MAGIC_NUMBER.hex())))
+    exec(_boot)
+except (ImportError, AttributeError, OSError):
     pass
-
 from launcher.cli import main
 
 sys.exit(main())
 '''
 
-# What each interpreter runs to report its folder name and compile the sources: argv = folder, names.
+# Run by MAIN, as bytecode of this Python, with _modules = {module: (is package, archive name, code)}.
+BOOT = '''
+from _frozen_importlib import ModuleSpec
+
+
+class Bytecode(object):
+    """Finds and loads the launcher's modules from _modules: one read of the archive for all of them."""
+
+    archive = sys.path[0]
+    bundle = "pyc/%s-%s.marshal" % (sys.implementation.cache_tag, MAGIC_NUMBER.hex())  # what --version shows
+
+    def find_spec(self, name, path=None, target=None):
+        entry = _modules.get(name)
+        if entry is None:
+            return None
+        spec = ModuleSpec(name, self, origin=self.archive + "/" + entry[1], is_package=entry[0])
+        spec.has_location = True
+        if entry[0]:
+            spec.submodule_search_locations = [spec.origin.rpartition("/")[0]]
+        return spec
+
+    def create_module(self, spec):
+        return None
+
+    def exec_module(self, module):
+        exec(loads(ZLIB.decompress(_modules[module.__name__][2])), module.__dict__)
+
+    def get_source(self, name):  # for tracebacks
+        return __loader__.get_source(name)
+
+
+import zlib as ZLIB
+
+sys.meta_path.insert(0, Bytecode())
+'''
+
+# What each interpreter runs to compile BOOT and the modules: argv = output, folder, names. Prints the
+# file's name: cache tag and magic number, which zipimport also checks.
 COMPILE = r'''
-import os, py_compile, sys
+import marshal, os, sys, zlib
 from importlib.util import MAGIC_NUMBER
-src = sys.argv[1]
+out, src = sys.argv[1:3]
+modules = {}
+for name in sys.argv[3:]:
+    with open(os.path.join(src, name), "rb") as f:
+        code = compile(f.read(), name, "exec", dont_inherit=True)
+    package = name.endswith("/__init__.py")
+    module = name[:-len("/__init__.py") if package else -len(".py")].replace("/", ".")
+    modules[module] = (package, name, zlib.compress(marshal.dumps(code), 9))
+boot = compile(sys.stdin.read(), "__main__.py", "exec", dont_inherit=True)
+with open(out, "wb") as f:
+    f.write(marshal.dumps((boot, modules)))
 print("%s-%s" % (sys.implementation.cache_tag, MAGIC_NUMBER.hex()))
-for name in sys.argv[2:]:
-    py_compile.compile(os.path.join(src, name), cfile=os.path.join(src, name + "c"), dfile=name, doraise=True,
-                       invalidation_mode=py_compile.PycInvalidationMode.UNCHECKED_HASH)
 '''
 
 
@@ -86,34 +135,32 @@ def find_pythons():
 
 
 def compile_all(files, pythons, strict):
-    """{folder name: {archive name: bytecode}}: the launcher's modules compiled by each interpreter, the
-    first one of each version winning. An interpreter that cannot run or is too old is skipped, unless
-    ``strict`` (given with --python), where that is an error."""
+    """{file name under pyc/: bytes}: the launcher's modules compiled by each interpreter, the first one
+    of each version winning. An interpreter that cannot run or is too old is skipped, unless ``strict``
+    (given with --python), where that is an error."""
     names = sorted(n for n in files if n.startswith("launcher/"))
-    folders = {}
+    found = {}
     with tempfile.TemporaryDirectory(prefix="sm-train-build-") as tmp:
         for name in names:
             os.makedirs(os.path.dirname(os.path.join(tmp, name)), exist_ok=True)
             with open(os.path.join(tmp, name), "wb") as f:
                 f.write(files[name])
+        out = os.path.join(tmp, "out.marshal")
         for python in pythons:
             if not _is_supported(python):
                 if strict:
                     raise SystemExit("build_pyz: %s is not Python %d.%d or newer" % ((python,) + OLDEST))
                 continue
             # A fixed hash seed: frozenset constants (`x in {"a", "b"}`) are marshalled in hash order.
-            run = subprocess.run([python, "-S", "-s", "-c", COMPILE, tmp] + names, stdout=subprocess.PIPE,
-                                 env={"PYTHONHASHSEED": "0", "PATH": os.defpath})
+            run = subprocess.run([python, "-S", "-s", "-c", COMPILE, out, tmp] + names, stdout=subprocess.PIPE,
+                                 input=BOOT.encode(), env={"PYTHONHASHSEED": "0", "PATH": os.defpath})
             if run.returncode != 0:
                 raise SystemExit("build_pyz: %s could not compile the launcher" % python)
-            folder = run.stdout.decode().strip()
-            if folder not in folders:
-                compiled = {}
-                for name in names:
-                    with open(os.path.join(tmp, name + "c"), "rb") as f:
-                        compiled[name + "c"] = f.read()
-                folders[folder] = compiled
-    return folders
+            name = run.stdout.decode().strip() + ".marshal"
+            if name not in found:
+                with open(out, "rb") as f:
+                    found[name] = f.read()
+    return found
 
 
 def _is_supported(python):
@@ -129,21 +176,20 @@ def entries(pythons=None):
     """(archive name, bytes) for every file of the app, sorted; bytecode from ``pythons`` (default: every
     interpreter found)."""
     files = sources()
-    folders = compile_all(files, find_pythons() if pythons is None else pythons, strict=pythons is not None)
-    for folder, compiled in folders.items():
-        for name, data in compiled.items():
-            files["pyc/%s/%s" % (folder, name)] = data
+    compiled = compile_all(files, find_pythons() if pythons is None else pythons, strict=pythons is not None)
+    for name, data in compiled.items():
+        files["pyc/" + name] = data
     return sorted(files.items())
 
 
 def build(output, pythons=None):
     """Write the pyz at ``output``; returns its path."""
-    files = entries(pythons)
     buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w", compression=zipfile.ZIP_DEFLATED) as z:
-        for name, data in files:
+    with zipfile.ZipFile(buf, "w") as z:
+        for name, data in entries(pythons):
             info = zipfile.ZipInfo(name, EPOCH)
-            info.compress_type = zipfile.ZIP_DEFLATED
+            # The bytecode is compressed module by module inside: stored, it is read without inflating all.
+            info.compress_type = zipfile.ZIP_STORED if name.startswith("pyc/") else zipfile.ZIP_DEFLATED
             info.external_attr = (stat.S_IFREG | 0o644) << 16
             info.create_system = 3
             z.writestr(info, data, compresslevel=9)
@@ -157,9 +203,10 @@ def build(output, pythons=None):
 
 
 def bytecode_folders(path):
-    """The pyc/ folders of a built pyz, oldest Python first."""
+    """The bytecode files of a built pyz (pyc/cpython-312-cb0d0d0a.marshal -> cpython-312-cb0d0d0a), oldest
+    Python first."""
     with zipfile.ZipFile(path) as z:
-        found = {name.split("/")[1] for name in z.namelist() if name.startswith("pyc/")}
+        found = [name[4:-len(".marshal")] for name in z.namelist() if name.startswith("pyc/")]
     return sorted(found, key=lambda folder: int(folder.split("-")[1]))
 
 

@@ -109,7 +109,7 @@ def main(argv=None, environ=None):
         sys.stdout.write(USAGE)
         return 0
     if opts.version:
-        sys.stdout.write("sm-train %s\n" % __version__)
+        sys.stdout.write("sm-train %s (Python %s, %s)\n" % (__version__, sys.version.split()[0], code_origin()))
         return 0
     layout = layout_for(opts, environ)
     if not opts.print_env:  # as PID 1 a SIGTERM would be ignored until exec: stop the start instead
@@ -141,6 +141,13 @@ def main(argv=None, environ=None):
     except LauncherError as e:
         return fail(hint(e, opts), layout, False, opts.format)
     return 1  # execute() only returns by raising
+
+
+def code_origin():
+    """Where this Python got the launcher's code: its own bytecode in the pyz, or the sources compiled at
+    every start (a Python the build did not find: rebuild with it to start faster)."""
+    bundle = getattr(getattr(__spec__, "loader", None), "bundle", None)
+    return "bytecode %s" % bundle if bundle else "compiled from the sources at every start"
 
 
 def layout_for(opts, environ):

@@ -30,9 +30,17 @@ def _unserializable(value):
     raise TypeError("Object of type %s is not JSON serializable" % type(value).__name__)
 
 
+_ENCODERS = {}
+
+
 def _encoder(sort_keys, ensure_ascii):
-    strings = _json.encode_basestring_ascii if ensure_ascii else _json.encode_basestring
-    return _json.make_encoder({}, _unserializable, strings, None, ":", ",", sort_keys, False, True)
+    """One C encoder per setting, made once: the start record encodes hundreds of values."""
+    key = (sort_keys, ensure_ascii)
+    if key not in _ENCODERS:
+        strings = _json.encode_basestring_ascii if ensure_ascii else _json.encode_basestring
+        # No markers dict (json.dumps check_circular=False): values read from JSON cannot be circular.
+        _ENCODERS[key] = _json.make_encoder(None, _unserializable, strings, None, ":", ",", sort_keys, False, True)
+    return _ENCODERS[key]
 
 
 try:  # a future CPython may change these private signatures: then the json package does all the work
@@ -67,6 +75,8 @@ def parse(text):
     object is checked first; any other start fails in the scanner with a plain StopIteration."""
     if not isinstance(text, str) or _scan is None:
         return loads(text)
+    if text.isdigit() and text.isascii() and (text[0] != "0" or len(text) == 1):  # the commonest value
+        return int(text)
     if text.startswith("\ufeff"):
         raise ValueError("not JSON: a byte order mark")  # as json.loads(str) says
     start = len(text) - len(text.lstrip(_SPACE))

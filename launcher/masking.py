@@ -24,6 +24,9 @@ def words(name):
 
 def is_secret(name):
     """Whole words only, so ``hf_token`` and ``apiKey`` are secret but ``max_tokens`` is not."""
+    squeezed = "".join(c for c in name.lower() if c.isalnum())
+    if not any(word in squeezed for word in _SECRET_WORDS):  # the quick no: a word, or two joined, is in it
+        return False
     parts = words(name)
     pairs = {a + b for a, b in zip(parts, parts[1:])}
     return bool(_SECRET_WORDS.intersection(parts) or _SECRET_WORDS.intersection(pairs))

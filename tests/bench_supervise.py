@@ -73,7 +73,11 @@ def status_mib(pid, field):
 
 def measure(pyz, python=sys.executable, runs=5, mib=100):
     """The figures, as a dict: seconds and supervise/exec ratios per stream, the launcher's RSS in MiB."""
-    work = tempfile.mkdtemp(prefix="sm-train-bench-supervise-")
+    with tempfile.TemporaryDirectory(prefix="sm-train-bench-supervise-") as work:
+        return _measure(pyz, python, runs, mib, work)
+
+
+def _measure(pyz, python, runs, mib, work):
     root = tree(work)
     env = {"PATH": os.environ.get("PATH", os.defpath), "HOME": work, "LANG": "C.UTF-8"}
 

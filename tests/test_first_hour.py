@@ -127,18 +127,23 @@ def test_python_too_old_gets_one_line(pyz, tmp_path, python):
 
 def test_every_python_loads_its_own_bytecode(pyz):
     found = pythons()
-    assert found
+    assert len(build_pyz.bytecode_folders(pyz)) == len(found)
     for version, python in found:
-        tag = "cpython-%s" % version.replace(".", "")
-        result = subprocess.run([python, "-v", pyz, "--version"], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-        assert result.returncode == 0 and result.stdout.decode().startswith("sm-train ")
-        loaded = [line for line in result.stderr.decode().splitlines() if "launcher.cli" in line]
-        assert loaded and "/pyc/%s-" % tag in loaded[0], (python, loaded)
+        tag = "cpython-%s-" % version.replace(".", "")
+        result = subprocess.run([python, pyz, "--version"], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        assert result.returncode == 0, result.stderr.decode()
+        assert result.stdout.decode().startswith("sm-train ")
+        assert "(Python %s." % version in result.stdout.decode() and "bytecode pyc/" + tag in result.stdout.decode()
 
 
 def test_a_pyz_with_one_bytecode_folder_runs_on_every_python(tmp_path):
     single = build_pyz.build(str(tmp_path / "single.pyz"), [sys.executable])
     assert len(build_pyz.bytecode_folders(single)) == 1
+    mine = "%d.%d" % sys.version_info[:2]
+    for version, python in pythons():
+        shown = subprocess.run([python, single, "--version"], stdout=subprocess.PIPE).stdout.decode()
+        assert ("bytecode pyc/" in shown) == (version == mine), shown
+        assert ("compiled from the sources" in shown) == (version != mine), shown
     root = make_tree(tmp_path / "ml", dict(PROGRAM, epochs="3", optimizer="adam"), {}, RC, TRAIN)
     outputs = set()
     for version, python in pythons():

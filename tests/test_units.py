@@ -110,10 +110,10 @@ def test_jsonc_parse_decides_as_json_without_importing_it(python):
     rand = random.Random(7)
     alphabet = '[]{},:"\\ 01-.eE+tfnuNIalsrx\t'
     texts = NOT_JSON_OR_JSON + ["".join(rand.choice(alphabet) for _ in range(rand.randint(1, 9))) for _ in range(20000)]
+    if "/3.6." in python:
+        pytest.skip("older than 3.7")
     result = subprocess.run([python, "-I", "-S", "-c", PARSE_SCRIPT, ROOT], input="\0".join(texts).encode(),
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    if b"SyntaxError" in result.stderr and b"3.6" in python.encode():
-        pytest.skip("older than 3.7")
     assert result.returncode == 0, result.stderr.decode()[-2000:]
     expected = []
     for text in texts:

@@ -90,4 +90,6 @@ def env_value(value):
         return value
     if value is None:
         return ""
+    if type(value) is int:  # as JSON writes it, without the encoder's call
+        return str(value)
     return jsonc.dumps(value)

@@ -75,6 +75,8 @@ def check_exec(env, argv):
 
 
 def _encoded_size(text, what):
+    if text.isascii():  # nearly always: no encoding needed to know the size
+        return len(text)
     try:
         return len(os.fsencode(text))
     except UnicodeEncodeError:
