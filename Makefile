@@ -3,8 +3,9 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 PYZ := dist/sm-train.pyz
+PIP := $(BIN)/python -m pip install --disable-pip-version-check --progress-bar on
 
-.PHONY: build demo test bench lint venv clean
+.PHONY: build demo test test-engines engines bench lint venv clean
 
 build: $(PYZ)
 
@@ -13,9 +14,19 @@ $(PYZ): build_pyz.py sm_train_too_old.py $(wildcard launcher/*.py launcher/*/*.p
 
 venv: $(BIN)/.installed
 
+# pip prints each download with its size and a progress bar: nothing here runs silently for minutes.
 $(BIN)/.installed: requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	@echo "make: installing requirements-dev.txt into $(VENV) (the test tools, tens of MB)"
+	$(PIP) -r requirements-dev.txt
+	touch $@
+
+# Opt-in: CPU PyTorch (torchrun) and mpi4py for the real-engine tests, about 195 MB.
+engines: $(BIN)/.engines
+
+$(BIN)/.engines: requirements-engines.txt $(BIN)/.installed
+	@echo "make: installing requirements-engines.txt into $(VENV) (CPU PyTorch and mpi4py, about 195 MB)"
+	$(PIP) -r requirements-engines.txt
 	touch $@
 
 lint: venv
@@ -23,8 +34,12 @@ lint: venv
 	$(BIN)/vermin --no-tips --violations -t=3.7- launcher
 	$(BIN)/vermin --no-tips --violations -t=2.7- -t=3.0- sm_train_too_old.py
 
+# The whole suite; the real-engine tests skip, saying why, until `make test-engines` installed the engines.
 test: lint build
-	$(BIN)/python -m pytest -q tests
+	$(BIN)/python -m pytest -q -rs tests
+
+test-engines: engines lint build
+	$(BIN)/python -m pytest -q -rs tests/test_distributed_engines.py
 
 demo: build
 	$(PYTHON) examples/demo.py $(PYZ)

@@ -1,6 +1,6 @@
 """The real engines on this machine: a two-node torchrun job (CPU PyTorch, gloo) whose two nodes are two pyz
 processes with host names that resolve here, and a single-host Open MPI job with two ranks through mpi4py.
-Each test skips, saying why, where torch or mpirun is missing; CI installs both (requirements-dev.txt, .ci/run).
+Each test skips, saying why, where torch or mpirun is missing; CI installs both (`make engines`, .ci/run).
 """
 
 import importlib.util
@@ -89,7 +89,7 @@ def outcome(proc):
 
 needs_torch = pytest.mark.skipif(
     not has_module("torch") or not os.path.exists(os.path.join(BIN, "torchrun")),
-    reason="needs PyTorch and its torchrun beside %s (make venv installs torch from requirements-dev.txt)"
+    reason="needs PyTorch and its torchrun beside %s (`make test-engines` installs requirements-engines.txt)"
            % sys.executable)
 
 
@@ -123,7 +123,7 @@ def test_two_node_torchrun_with_a_failing_node_fails_on_both(pyz, tmp_path):
 
 needs_mpi = pytest.mark.skipif(
     shutil.which("mpirun") is None or not has_module("mpi4py"),
-    reason="needs Open MPI's mpirun on PATH (.ci/run installs openmpi-bin) and mpi4py (requirements-dev.txt)")
+    reason="needs Open MPI's mpirun on PATH (.ci/run installs openmpi-bin) and mpi4py (`make test-engines`)")
 
 
 def mpi_job(pyz, tmp_path, **env):
