@@ -95,11 +95,13 @@ class Budgets(object):
 
     def __init__(self):
         self.over = []
+        self.where = ""  # the Python of the lines that follow, named in the summary
 
     def line(self, label, shown, value, budget, unit):
         ok = value <= budget
         if not ok:
-            self.over.append("%s (%s, budget %s)" % (label.strip(), shown.strip(), budget_text(budget, unit)))
+            self.over.append("%s%s (%s, budget %s)" % (self.where, label.strip(), " ".join(shown.split()),
+                                                      budget_text(budget, unit)))
         print("  %-44s %-22s budget %-8s %s" % (label, shown, budget_text(budget, unit), "ok" if ok else "OVER"))
 
 
@@ -182,12 +184,14 @@ def run(pyz, work, args):
     for version, python in found:
         clean = clean_python(work, version, python)
         print("Python %s (null zipapp and python -c pass measured alongside)" % version)
+        budgets.where = "Python %s: " % version
         figures = per_python(budgets, pyz, clean, trees, null_pyz, env, args.runs)
         print("  %-44s %5.1f ms, python -c pass %.1f ms" % ("  null zipapp", figures["null zipapp"] * 1e3,
                                                             figures["python -c pass"] * 1e3))
         if python == sys.executable or builder is None or version == "%d.%d" % sys.version_info[:2]:
             builder = (version, clean)
     version, python = builder
+    budgets.where = ""
     print()
     print("scaling, --print-env on Python %s: work beyond the SDK json.dumps tree" % version)
     hps = dict(SDK_JSON, **{"h%05d" % i: json.dumps(i) for i in range(10000)})
@@ -223,7 +227,9 @@ def run(pyz, work, args):
     bench_supervise.report(bench_supervise.measure(pyz, python))
     if budgets.over:
         print()
-        print("bench: over budget: " + "; ".join(budgets.over))
+        print("bench: %d figures over budget:" % len(budgets.over))
+        for item in budgets.over:
+            print("  " + item)
         return 1
     print()
     print("bench: every figure within its budget")

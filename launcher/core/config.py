@@ -92,11 +92,19 @@ def read_json_object(path, label, limit=MAX_CONFIG_BYTES):
         os.close(fd)
         raise JobError("%s: %s" % (label, "is a directory, not a file" if stat.S_ISDIR(mode) else
                                    "not a regular file"))
-    with os.fdopen(fd, "rb") as f:
-        try:
-            data = f.read(limit + 1)
-        except OSError as e:
-            raise JobError("%s: cannot be read: %s" % (label, e.strerror or e))
+    chunks, size = [], 0
+    try:
+        while size <= limit:  # os.read, not a file object: a start reads three small files
+            chunk = os.read(fd, limit + 1 - size)
+            if not chunk:
+                break
+            chunks.append(chunk)
+            size += len(chunk)
+    except OSError as e:
+        raise JobError("%s: cannot be read: %s" % (label, e.strerror or e))
+    finally:
+        os.close(fd)
+    data = b"".join(chunks)
     if len(data) > limit:
         raise JobError("%s: larger than the %d MiB limit for a configuration file" % (label, limit // (1024 * 1024)))
     try:

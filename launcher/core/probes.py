@@ -29,7 +29,8 @@ def which(name, path, executable=True):
     False: the first file of that name, executable or not); None when there is none. The one PATH lookup."""
     for folder in (path or "").split(os.pathsep):
         candidate = os.path.join(folder or ".", name)
-        if os.path.isfile(candidate) and (not executable or os.access(candidate, os.X_OK)):
+        # access() first: it answers "no such file" without raising, the common case on every PATH folder
+        if (os.access(candidate, os.X_OK) or not executable) and os.path.isfile(candidate):
             return candidate
     return None
 
