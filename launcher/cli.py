@@ -156,19 +156,38 @@ def make_plan(opts, layout, environ):
         log.debug("Failed to parse hyperparameter %s value %s to Json.\nReturning the value itself" % (key, value))
     resources = probes.probe(job.resource_config.get("current_instance_type", "local"),
                              environ.get("PATH", os.defpath), opts.probe_timeout)
+    if "sagemaker_submit_directory" in decoded and not (opts.print_env or opts.command) and _holds_files(layout.code):
+        log.info("Provided path: %s is not empty, abandoning unzipping sourcedir.tar.gz" % layout.code)
     real = node_plan(job, decoded, resources, layout, environ, opts)
+    fetched = None
+    if real.fetch is not None and not opts.print_env:
+        # The code arrives first; only then are the program, its type (setup.py) and its requirements known.
+        from .aws.fetch import fetch
+
+        fetched = real.fetch
+        fetch(fetched, layout.code, real.full_env(environ))
+        real = node_plan(job, decoded, resources, layout, environ, opts, fetched)
     check_exec(real.full_env(environ), real.argv)
     if opts.print_env:
         return real, None
     hidden = masking.mask(decoded)
-    return real, real if hidden is None else node_plan(job, hidden, resources, layout, environ, opts)
+    return real, real if hidden is None else node_plan(job, hidden, resources, layout, environ, opts, fetched)
 
 
-def node_plan(job, decoded, resources, layout, environ, opts):
-    """This node's plan: the single process of the core, or this node's part of a distributed job."""
+def _holds_files(path):
+    try:
+        return bool(os.listdir(path))
+    except OSError:
+        return False
+
+
+def node_plan(job, decoded, resources, layout, environ, opts, fetched=None):
+    """This node's plan: the single process of the core, or this node's part of a distributed job. ``fetched``:
+    the sagemaker_submit_directory that filled the code dir in this start."""
     from .core import hyperparameters, plan
 
-    single = plan.build(job, decoded, resources, layout, environ, opts.command, hyperparameters.STYLES[opts.hp_style])
+    single = plan.build(job, decoded, resources, layout, environ, opts.command, hyperparameters.STYLES[opts.hp_style],
+                        fetched)
     if not single.rendered.training_env["distribution_instance_groups"]:  # no distribution hyperparameter is on
         return single
     from .cluster import engines

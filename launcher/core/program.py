@@ -67,31 +67,37 @@ def check_code_dir(code_dir):
         raise JobError("code directory %s does not exist: put the training code there" % code_dir)
 
 
-def entry_program(name, code_dir, args, python, source=None):
+def entry_program(name, code_dir, args, python, source=None, arriving=False, fetched=False):
     """The toolkit's command for entry point ``name``: a .sh, a package (setup.py), a .py, or a command.
-    ``source`` is sagemaker_submit_directory, named when the program is missing (sm-train fetches no code)."""
+    ``source`` is sagemaker_submit_directory, named when the program is missing. ``arriving``: the code dir is
+    still empty and ``source`` will fill it (a dry run), so the program is not looked for yet; ``fetched``:
+    ``source`` has just filled it."""
     validate_name(name)
-    check_code_dir(code_dir)
-    try:
-        files = os.listdir(code_dir)
-    except OSError as e:
-        raise JobError("code directory %s cannot be read: %s" % (code_dir, e.strerror or e))
+    if arriving:
+        files = []
+    else:
+        check_code_dir(code_dir)
+        try:
+            files = os.listdir(code_dir)
+        except OSError as e:
+            raise JobError("code directory %s cannot be read: %s" % (code_dir, e.strerror or e))
     requirements = ["-r", "requirements.txt"] if "requirements.txt" in files else []
     if not name.endswith(".sh") and "setup.py" in files:
         module = name[:-3] if name.endswith(".py") else name
         install = [[python, "-m", "pip", "install", "."] + requirements]
         return Program([python, "-m", module] + args, code_dir, install)
-    path = _inside(code_dir, name, source)
+    path = None if arriving else _inside(code_dir, name, source, fetched)
     if name.endswith(".py"):
         install = [[python, "-m", "pip", "install"] + requirements] if requirements else []
         return Program([python, "--", name] + args, code_dir, install)
     import shlex
 
     line = "./%s %s" % (shlex.quote(name), " ".join(shlex.quote(a) for a in args))
-    return Program(["/bin/sh", "-c", line], code_dir, chmod=None if os.access(path, os.X_OK) else path)
+    executable = arriving or os.access(path, os.X_OK)
+    return Program(["/bin/sh", "-c", line], code_dir, chmod=None if executable else path)
 
 
-def _inside(code_dir, name, source):
+def _inside(code_dir, name, source, fetched):
     """The entry point's real path, which must exist inside the code dir and be a file."""
     top = os.path.realpath(code_dir)
     target = os.path.realpath(os.path.join(top, name))
@@ -102,8 +108,11 @@ def _inside(code_dir, name, source):
             "example 'train.py' or 'bin/train.sh'." % name)
     if not os.path.exists(target):
         hint = ""
-        if source and source != code_dir:
-            hint = "; sm-train does not fetch sagemaker_submit_directory (%s): put the code in %s" % (source, code_dir)
+        if fetched:
+            hint = " in the code fetched from %s" % source
+        elif source and source != code_dir:
+            hint = ("; sagemaker_submit_directory (%s) is fetched only into an empty code dir, as the toolkit does"
+                    % source)
         raise NotFound("training entry point %r not found: %s does not exist%s"
                        % (name, os.path.join(code_dir, name), hint))
     if os.path.isdir(target):
