@@ -122,7 +122,7 @@ def main(argv=None, environ=None):
     log_invocation(masked)
     env = plan.full_env(environ)
     try:
-        launch.prepare(plan, env)
+        launch.prepare(plan, env, masked.install)
         if plan.cluster is not None:  # distributed: cluster.py waits for the hosts, then runs this node's part
             from .cluster import node
 
@@ -146,7 +146,7 @@ def make_plan(opts, layout, environ):
     for the log (None for a dry run, which logs no command)."""
     from . import masking
     from .core import config, hyperparameters, probes
-    from .core.plan import check_exec
+    from .core.plan import check_exec, with_index
 
     job = config.read_job(layout, environ)
     decoded, not_json = hyperparameters.decode(job.hyperparameters)
@@ -168,10 +168,25 @@ def make_plan(opts, layout, environ):
         fetch(fetched, layout.code, real.full_env(environ))
         real = node_plan(job, decoded, resources, layout, environ, opts, fetched)
     check_exec(real.full_env(environ), real.argv)
+    index = codeartifact_index(real, environ, opts.print_env)
     if opts.print_env:
-        return real, None
+        return with_index(real, index), None
     hidden = masking.mask(decoded)
-    return real, real if hidden is None else node_plan(job, hidden, resources, layout, environ, opts, fetched)
+    masked = real if hidden is None else node_plan(job, hidden, resources, layout, environ, opts, fetched)
+    return with_index(real, index), with_index(masked, index and masking.hide_password(index))
+
+
+def codeartifact_index(plan, environ, dry):
+    """pip's index from CA_REPOSITORY_ARN when a step installs requirements.txt, as 5.1.4 adds it; for a dry
+    run, a stand-in naming the repository (nothing is contacted). None when there is none to add."""
+    arn = environ.get("CA_REPOSITORY_ARN")
+    if not (arn and any("requirements.txt" in step for step in plan.install)):
+        return None
+    from .aws import codeartifact
+
+    if dry:
+        return "<the index of %s, with a token fetched at the start>" % codeartifact.Repository(arn).arn
+    return codeartifact.index(arn, plan.full_env(environ))
 
 
 def _holds_files(path):

@@ -53,6 +53,17 @@ def build(job, decoded, resources, layout, environ, command=None, args_renderer=
     return Plan(env, prog.argv, prog.cwd, prog.install, prog.chmod, rendered, fetch=fetch)
 
 
+def with_index(plan, index):
+    """The plan with pip's index (-i) on each step that installs requirements.txt, where 5.1.4 adds the
+    CodeArtifact index; ``plan`` itself when no step does or ``index`` is None."""
+    if index is None:
+        return plan
+    install = [step + ["-i", index] if "requirements.txt" in step else step for step in plan.install]
+    if install == plan.install:
+        return plan
+    return Plan(plan.env, plan.argv, plan.cwd, install, plan.chmod, plan.rendered, plan.cluster, plan.fetch)
+
+
 def _empty_dir(path):
     """The toolkit fetches sagemaker_submit_directory only into a code dir that is missing or empty."""
     try:
