@@ -2,6 +2,7 @@
 
 import os
 
+from .. import jsonc
 from ..errors import JobError, NotExecutable, NotFound
 from .probes import which
 
@@ -31,7 +32,7 @@ def validate_name(name):
     if not name:
         raise JobError(_EMPTY)
     if not isinstance(name, str):
-        raise JobError("The training entry point must be a name, not %r." % (name,))
+        raise JobError("The training entry point must be a name, not %s." % jsonc.short(name))
     if not _safe(name):
         bad = sorted({c for c in name if c not in _SAFE_CHARACTER})
         if bad:
@@ -62,6 +63,16 @@ def _safe(name):
     return (name[:1] in _FIRST and all(segments) and all(set(s) <= _SEGMENT for s in segments))
 
 
+def _strip_py(name):
+    """The module name as the toolkit derives it, with a pattern whose `$` also matches before a final
+    newline: "train.py" gives "train", and "train.py<newline>" gives "train<newline>"."""
+    if name.endswith(".py"):
+        return name[:-3]
+    if name.endswith(".py\n"):
+        return name[:-4] + "\n"
+    return name
+
+
 def check_code_dir(code_dir):
     if not os.path.isdir(code_dir):
         raise JobError("code directory %s does not exist: put the training code there" % code_dir)
@@ -78,7 +89,7 @@ def entry_program(name, code_dir, args, python, source=None):
         raise JobError("code directory %s cannot be read: %s" % (code_dir, e.strerror or e))
     requirements = ["-r", "requirements.txt"] if "requirements.txt" in files else []
     if not name.endswith(".sh") and "setup.py" in files:
-        module = name[:-3] if name.endswith(".py") else name
+        module = _strip_py(name)
         install = [[python, "-m", "pip", "install", "."] + requirements]
         return Program([python, "-m", module] + args, code_dir, install)
     path = _inside(code_dir, name, source)
