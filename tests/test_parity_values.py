@@ -158,3 +158,18 @@ def test_a_relative_root_is_made_absolute(pyz, tmp_path):
                           stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     assert proc.returncode == 0, proc.stderr.decode()
     assert seen(real)["env"]["SAGEMAKER_BASE_DIR"] == real
+
+
+@pytest.mark.parametrize("depth,status", [(950, 0), (951, 2), (5000, 2)])
+def test_local_refuses_an_hp_too_deep_for_the_job(pyz, tmp_path, depth, status):
+    code = tmp_path / "code"
+    code.mkdir()
+    (code / "train.py").write_text("import os\nassert os.environ['SM_HP_D'].startswith('[[[')\n")
+    result = run_pyz(pyz, "local", "--code", str(code), "--program", "train.py", "--hp", "d=" + deep_list(depth),
+                     env=clean_env(), timeout=120)
+    stderr = result.stderr.decode()
+    assert result.returncode == status, stderr[-2000:]
+    assert "Traceback" not in stderr
+    if status:
+        lines = [line for line in stderr.splitlines() if " ERROR " in line]
+        assert len(lines) == 1 and lines[0].endswith("--hp d: the value is JSON nested more than 950 levels deep")
