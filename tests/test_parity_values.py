@@ -173,3 +173,21 @@ def test_local_refuses_an_hp_too_deep_for_the_job(pyz, tmp_path, depth, status):
     if status:
         lines = [line for line in stderr.splitlines() if " ERROR " in line]
         assert len(lines) == 1 and lines[0].endswith("--hp d: the value is JSON nested more than 950 levels deep")
+
+
+def test_local_refuses_a_channel_nested_too_deep_to_copy(pyz, tmp_path):
+    code = tmp_path / "code"
+    code.mkdir()
+    (code / "train.py").write_text("print('ran')\n")
+    folder = str(tmp_path / "data")
+    os.mkdir(folder)
+    for _ in range(1200):  # copytree recurses per level: beyond any recursion limit
+        folder = os.path.join(folder, "a")
+        os.mkdir(folder)
+    result = run_pyz(pyz, "local", "--code", str(code), "--program", "train.py", "--channel",
+                     "train=" + str(tmp_path / "data"), "--keep", str(tmp_path / "tree"), env=clean_env(), timeout=120)
+    stderr = result.stderr.decode()
+    assert result.returncode == 1, stderr[-2000:]
+    assert "Traceback" not in stderr
+    lines = [line for line in stderr.splitlines() if " ERROR " in line]
+    assert len(lines) == 1 and "channel train: cannot copy" in lines[0] and "nest too deep" in lines[0]
