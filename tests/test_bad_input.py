@@ -45,6 +45,14 @@ def escaping_symlink(root):
     os.symlink(outside, os.path.join(root, "code", "train.py"))
 
 
+def symlink_chain(root):
+    tree(code={"real.py": "print('ran')\n"})(root)
+    code = os.path.join(root, "code")
+    for i in range(1100):  # the kernel follows 40; Python's realpath recursed once per link
+        os.symlink("real.py" if i == 0 else "l%d" % (i - 1), os.path.join(code, "l%d" % i))
+    os.symlink("l1099", os.path.join(code, "train.py"))
+
+
 def data_file(root):
     tree(code={"train.py": "print()\n", "data.txt": "not a program\n"})(root)
 
@@ -120,6 +128,7 @@ CASES = [
     ("program_not_found", tree(code={"other.py": "\n"}), [], {}, 127, ["train.py", "not found"]),
     ("program_is_directory", tree(code={"train.py/x": "\n"}), [], {}, 126, ["train.py", "directory"]),
     ("escape_through_symlink", escaping_symlink, [], {}, 1, ["outside your source directory"]),
+    ("program_symlink_chain", symlink_chain, [], {}, 126, ["'train.py'", "too many levels of symbolic links"]),
     ("command_not_found", tree(), ["--", "no-such-command-xyz"], {}, 127, ["no-such-command-xyz", "not found"]),
     ("command_not_executable", data_file, ["--", "./data.txt"], {}, 126, ["data.txt", "not executable"]),
     ("unknown_option", tree(), ["--frobnicate"], {}, 2, ["--frobnicate"]),

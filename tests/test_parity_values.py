@@ -166,7 +166,7 @@ def test_local_refuses_an_hp_too_deep_for_the_job(pyz, tmp_path, depth, status):
     code.mkdir()
     (code / "train.py").write_text("import os\nassert os.environ['SM_HP_D'].startswith('[[[')\n")
     result = run_pyz(pyz, "local", "--code", str(code), "--program", "train.py", "--hp", "d=" + deep_list(depth),
-                     env=clean_env(), timeout=120)
+                     "--keep", str(tmp_path / "tree"), env=clean_env(), timeout=120)
     stderr = result.stderr.decode()
     assert result.returncode == status, stderr[-2000:]
     assert "Traceback" not in stderr
@@ -179,13 +179,17 @@ def test_local_refuses_a_channel_nested_too_deep_to_copy(pyz, tmp_path):
     code = tmp_path / "code"
     code.mkdir()
     (code / "train.py").write_text("print('ran')\n")
-    folder = str(tmp_path / "data")
-    os.mkdir(folder)
-    for _ in range(1200):  # copytree recurses per level: beyond any recursion limit
-        folder = os.path.join(folder, "a")
+    folders = [str(tmp_path / "data")]
+    for _ in range(600):  # copytree takes two frames per level, rmtree one: deep enough for the first only
+        folders.append(os.path.join(folders[-1], "a"))
+    for folder in folders:
         os.mkdir(folder)
-    result = run_pyz(pyz, "local", "--code", str(code), "--program", "train.py", "--channel",
-                     "train=" + str(tmp_path / "data"), "--keep", str(tmp_path / "tree"), env=clean_env(), timeout=120)
+    try:
+        result = run_pyz(pyz, "local", "--code", str(code), "--program", "train.py", "--channel",
+                         "train=" + folders[0], env=clean_env(), timeout=120)
+    finally:
+        for folder in reversed(folders):  # leave pytest nothing deep to clean up
+            os.rmdir(folder)
     stderr = result.stderr.decode()
     assert result.returncode == 1, stderr[-2000:]
     assert "Traceback" not in stderr

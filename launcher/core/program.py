@@ -1,5 +1,6 @@
 """Which program runs and with which argv: the toolkit's entry-point rules, or an explicit command."""
 
+import errno
 import os
 
 from .. import jsonc
@@ -104,6 +105,11 @@ def entry_program(name, code_dir, args, python, source=None):
 
 def _inside(code_dir, name, source):
     """The entry point's real path, which must exist inside the code dir and be a file."""
+    try:
+        os.stat(os.path.join(code_dir, name))
+    except OSError as e:  # exec would fail the same way; realpath would follow a chain of links unbounded
+        if e.errno == errno.ELOOP:
+            raise NotExecutable("training entry point %r: too many levels of symbolic links" % name)
     top = os.path.realpath(code_dir)
     target = os.path.realpath(os.path.join(top, name))
     if os.path.commonpath([top, target]) != top:
