@@ -195,3 +195,16 @@ def test_local_refuses_a_channel_nested_too_deep_to_copy(pyz, tmp_path):
     assert "Traceback" not in stderr
     lines = [line for line in stderr.splitlines() if " ERROR " in line]
     assert len(lines) == 1 and "channel train: cannot copy" in lines[0] and "nest too deep" in lines[0]
+
+
+def test_local_keep_too_deep_to_create_is_one_error(pyz, tmp_path):
+    code = tmp_path / "code"
+    code.mkdir()
+    (code / "train.py").write_text("print('ran')\n")
+    keep = "/".join(["k"] * 1500)  # makedirs recurses once per missing folder
+    proc = subprocess.run([sys.executable, pyz, "local", "--code", str(code), "--program", "train.py", "--keep", keep],
+                          cwd=str(tmp_path), env=clean_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    stderr = proc.stderr.decode()
+    assert proc.returncode == 1 and "Traceback" not in stderr, stderr[-2000:]
+    assert "cannot create the tree" in stderr
+    assert not os.path.exists(str(tmp_path / "k"))
