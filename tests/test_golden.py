@@ -99,3 +99,11 @@ def test_enough_cases_cover_the_issue():
                      "odd_channels", "three_hosts", "hetero_outside", "gpus4", "shell_entry", "subfolder_py",
                      "setup_py_package", "error_no_program", "error_equals_in_name", "error_dotdot"):
         assert required in names
+
+
+def test_issue_13_cases_are_recorded():
+    names = {os.path.basename(p)[:-5] for p in CASES}
+    for required in ("deep_list_900", "deep_list_950", "deep_dict_900", "deep_resourceconfig_900", "newline_setup_py",
+                     "basedir_trailing_slash", "basedir_dot", "basedir_double_slash", "basedir_dotdot",
+                     "nonstring_region_null", "nonstring_log_level_true"):
+        assert required in names
