@@ -138,7 +138,11 @@ def main(argv=None, environ=None):
 
 
 def layout_for(opts, environ):
-    return Layout(os.path.abspath(opts.root or environ.get("SAGEMAKER_BASE_DIR") or "/opt/ml"))
+    """The tree: an absolute --root or $SAGEMAKER_BASE_DIR as given, character for character as the toolkit
+    uses the variable (a trailing '/', '//' or '/./' stays); a relative one made absolute, because the program
+    runs in the code dir, where the toolkit's relative paths would point elsewhere."""
+    base = opts.root or environ.get("SAGEMAKER_BASE_DIR") or "/opt/ml"
+    return Layout(base if os.path.isabs(base) else os.path.abspath(base))
 
 
 def make_plan(opts, layout, environ):

@@ -126,6 +126,26 @@ CASES = [
     case("error_space", hps(sagemaker_program="a b.py")),
     case("error_absolute", hps(sagemaker_program="/abs.py")),
     case("error_dot_segment", hps(sagemaker_program="./t.py")),
+] + [  # issue 13: deep values, the base dir as given, a final newline, non-string internal values
+    case("deep_list_900", dict(hps(sagemaker_program="train.py"), d="[" * 900 + "]" * 900)),
+    case("deep_list_950", dict(hps(sagemaker_program="train.py"), d="[" * 950 + "]" * 950)),
+    case("deep_dict_900", dict(hps(sagemaker_program="train.py"), d='{"a":' * 899 + "{}" + "}" * 899,
+                               sagemaker_custom="[" * 900 + "1" + "]" * 900)),
+    case("deep_resourceconfig_900", hps(sagemaker_program="train.py"),
+         resourceconfig='{"current_host": "algo-1", "hosts": ["algo-1"], "x": %s}' % ("[" * 898 + "]" * 898)),
+    case("newline_setup_py", hps(sagemaker_program="train.py\n"),
+         code={"setup.py": "from setuptools import setup\nsetup(name='train', py_modules=['train'])\n",
+               "train.py": PY}),
+] + [case("basedir_" + name, hps(sagemaker_program="train.py", lr=0.1), inputdataconfig={"training": CHANNEL},
+          env={"SAGEMAKER_BASE_DIR": value})  # "<base>" is the tree's absolute path
+     for name, value in (("trailing_slash", "<base>/"), ("dot", "<base>/./"), ("double_slash", "<base>//"),
+                         ("dotdot", "<base>/../ml"), ("all", "<base>/.//../ml/"))
+] + [case("nonstring_" + name, hps(sagemaker_program="train.py", **{key: value}))
+     for name, key, value in (("region_null", "sagemaker_region", None),
+                              ("region_false", "sagemaker_region", False),
+                              ("region_zero", "sagemaker_region", 0),
+                              ("region_empty_list", "sagemaker_region", []),
+                              ("log_level_true", "sagemaker_container_log_level", True))
 ]
 
 RECORDER = r"""
@@ -196,7 +216,7 @@ def record(python, name, spec, scratch):
     out = os.path.join(scratch, name, "record.json")
     env = {"PATH": bin_dir + ":/usr/bin:/bin", "HOME": os.path.join(scratch, name), "LANG": "C.UTF-8",
            "SAGEMAKER_BASE_DIR": base, "RECORD_TO": out}
-    env.update(spec["env"])
+    env.update({k: v.replace("<base>", base) for k, v in spec["env"].items()})
     proc = subprocess.run([python, "-c", RECORDER], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     with open(out) as f:
         rec = json.load(f)

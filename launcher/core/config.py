@@ -80,8 +80,8 @@ def read_json_object(path, label, limit=MAX_CONFIG_BYTES):
         value = jsonc.loads(text)
     except ValueError as e:
         raise JobError("%s: malformed JSON: %s" % (label, e))
-    except RecursionError:
-        raise JobError("%s: JSON nested too deeply" % label)
+    except RecursionError as e:
+        raise JobError("%s: JSON %s" % (label, e))
     if not isinstance(value, dict):
         raise JobError("%s: must hold a JSON object, not %s" % (label, _kind(value)))
     return value

@@ -1,7 +1,9 @@
 """Which program runs and with which argv: the toolkit's entry-point rules, or an explicit command."""
 
+import errno
 import os
 
+from .. import jsonc
 from ..errors import JobError, NotExecutable, NotFound
 from .probes import which
 
@@ -31,7 +33,7 @@ def validate_name(name):
     if not name:
         raise JobError(_EMPTY)
     if not isinstance(name, str):
-        raise JobError("The training entry point must be a name, not %r." % (name,))
+        raise JobError("The training entry point must be a name, not %s." % jsonc.short(name))
     if not _safe(name):
         bad = sorted({c for c in name if c not in _SAFE_CHARACTER})
         if bad:
@@ -62,6 +64,16 @@ def _safe(name):
     return (name[:1] in _FIRST and all(segments) and all(set(s) <= _SEGMENT for s in segments))
 
 
+def _strip_py(name):
+    """The module name as the toolkit derives it, with a pattern whose `$` also matches before a final
+    newline: "train.py" gives "train", and "train.py<newline>" gives "train<newline>"."""
+    if name.endswith(".py"):
+        return name[:-3]
+    if name.endswith(".py\n"):
+        return name[:-4] + "\n"
+    return name
+
+
 def check_code_dir(code_dir):
     if not os.path.isdir(code_dir):
         raise JobError("code directory %s does not exist: put the training code there" % code_dir)
@@ -83,7 +95,7 @@ def entry_program(name, code_dir, args, python, source=None, arriving=False, fet
             raise JobError("code directory %s cannot be read: %s" % (code_dir, e.strerror or e))
     requirements = ["-r", "requirements.txt"] if "requirements.txt" in files else []
     if not name.endswith(".sh") and "setup.py" in files:
-        module = name[:-3] if name.endswith(".py") else name
+        module = _strip_py(name)
         install = [[python, "-m", "pip", "install", "."] + requirements]
         return Program([python, "-m", module] + args, code_dir, install)
     path = None if arriving else _inside(code_dir, name, source, fetched)
@@ -99,6 +111,11 @@ def entry_program(name, code_dir, args, python, source=None, arriving=False, fet
 
 def _inside(code_dir, name, source, fetched):
     """The entry point's real path, which must exist inside the code dir and be a file."""
+    try:
+        os.stat(os.path.join(code_dir, name))
+    except OSError as e:  # exec would fail the same way; realpath would follow a chain of links unbounded
+        if e.errno == errno.ELOOP:
+            raise NotExecutable("training entry point %r: too many levels of symbolic links" % name)
     top = os.path.realpath(code_dir)
     target = os.path.realpath(os.path.join(top, name))
     if os.path.commonpath([top, target]) != top:
