@@ -51,9 +51,9 @@ class Files(object):
         self.config_file = file_path(environ, CONFIG)
         self.credentials_file = file_path(environ, CREDENTIALS)
         self.profile, self.profile_variable = selected_profile(environ)
-        raw_config = _parse(self.config_file)
+        raw_config = parse(self.config_file)
         self.config = _profile_map(raw_config)
-        self.credentials = _parse(self.credentials_file)
+        self.credentials = parse(self.credentials_file)
         self.profiles = dict((name, dict(values)) for name, values in self.config.items())
         for name, values in self.credentials.items():
             self.profiles.setdefault(name, {}).update(values)
@@ -106,7 +106,7 @@ def region(environ):
     return files.value(values, "region", files.profile or "default")
 
 
-def _parse(path):
+def parse(path):
     """raw_config_parse: section -> {key: value or sub-section dict}; {} when the path is not a file."""
     if not path or not os.path.isfile(path):
         return {}
