@@ -119,9 +119,9 @@ PRECEDENCE = [
      "shared-credentials-file"),
     ("web_identity", {CREDS: FILE_KEYS, "jwt": "WEB-IDENTITY-JWT"}, dict(WEB, **FULL),
      "assume-role-with-web-identity"),
-    ("web_identity_profile", {CFG: "[default]\nweb_identity_token_file = <home>/jwt\nrole_arn = arn:aws:iam::1:role/r\n",
-                              "jwt": "WEB-IDENTITY-JWT"}, {"AWS_ENDPOINT_URL_STS": "<stub>"},
-     "assume-role-with-web-identity"),
+    ("web_identity_profile", {CFG: "[default]\nweb_identity_token_file = <home>/jwt\n"
+                                   "role_arn = arn:aws:iam::1:role/r\n", "jwt": "WEB-IDENTITY-JWT"},
+     {"AWS_ENDPOINT_URL_STS": "<stub>"}, "assume-role-with-web-identity"),
     ("web_identity_empty_variable", {CFG: "[default]\nweb_identity_token_file = <home>/jwt\n", CREDS: FILE_KEYS},
      {"AWS_WEB_IDENTITY_TOKEN_FILE": "", "AWS_ENDPOINT_URL_STS": "<stub>"}, "shared-credentials-file"),
     ("web_identity_without_role", {"jwt": "WEB-IDENTITY-JWT"}, {"AWS_WEB_IDENTITY_TOKEN_FILE": "<home>/jwt"},
