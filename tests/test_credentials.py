@@ -436,3 +436,24 @@ def test_credentials_never_show_their_secrets():
 def assert_no_secret(text):
     for secret in SECRETS:
         assert secret not in text, text
+
+
+def test_sts_endpoint_as_botocore_picks_it():
+    from launcher.aws import sts
+
+    assert sts.endpoint({}, "eu-west-1") == "https://sts.eu-west-1.amazonaws.com/"
+    assert sts.endpoint({}, None) == sts.endpoint({}, "") == "https://sts.amazonaws.com/"
+    assert sts.endpoint({}, "cn-north-1") == "https://sts.cn-north-1.amazonaws.com.cn/"
+    assert sts.endpoint({"AWS_ENDPOINT_URL": "http://a", "AWS_ENDPOINT_URL_STS": "http://b"}, "x") == "http://b"
+    assert sts.endpoint({"AWS_ENDPOINT_URL": "http://a"}, "x") == "http://a"
+    ignored = {"AWS_ENDPOINT_URL": "http://a", "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS": "true"}
+    assert sts.endpoint(ignored, "us-west-2") == "https://sts.us-west-2.amazonaws.com/"
+
+
+@pytest.mark.parametrize("region", ["eu-west-1", "cn-north-1", "us-gov-west-1", "us-east-1", None])
+def test_sts_endpoint_is_botocores(monkeypatch, tmp_path, region):
+    from launcher.aws import sts
+
+    set_environ(monkeypatch, {"HOME": str(tmp_path), "AWS_EC2_METADATA_DISABLED": "true", "BOTO_CONFIG": ""})
+    client = botocore.session.Session().create_client("sts", region_name=region)
+    assert sts.endpoint({}, region).rstrip("/") == client.meta.endpoint_url

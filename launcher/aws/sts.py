@@ -17,10 +17,11 @@ _RETRY_CODES = ("Throttling", "ThrottlingException", "RequestLimitExceeded", "ID
 
 
 def endpoint(environ, region):
-    """Where botocore sends STS calls: the configured endpoint URL, else sts.<region> (sts_regional_endpoints
-    is 'regional' by default), else the global endpoint when there is no region."""
+    """Where botocore sends STS calls: the endpoint URL of the variables (unless
+    AWS_IGNORE_CONFIGURED_ENDPOINT_URLS=true; the config file's endpoint_url and services sections are not
+    read), else sts.<region> (sts_regional_endpoints is 'regional' by default), else the global endpoint."""
     url = environ.get("AWS_ENDPOINT_URL_STS") or environ.get("AWS_ENDPOINT_URL")
-    if url:
+    if url and environ.get("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS", "").lower() != "true":
         return url
     if not region:
         return "https://sts.amazonaws.com/"
