@@ -17,7 +17,7 @@ import sys
 
 import pytest
 from conftest import clean_env, run_pyz
-from record_golden import materialize
+from record_golden import case_environ, materialize
 
 CASES = sorted(glob.glob(os.path.join(os.path.dirname(os.path.abspath(__file__)), "golden", "*.json")))
 
@@ -44,7 +44,7 @@ def case_env(spec, tmp_path):
     bin_dir = str(tmp_path / "bin")
     materialize(spec, base, bin_dir)
     env = clean_env(PATH=bin_dir + ":/usr/bin:/bin", HOME=str(tmp_path), LANG="C.UTF-8", SAGEMAKER_BASE_DIR=base)
-    env.update({k: v.replace("<base>", base) for k, v in spec["env"].items()})  # as record_golden.record does
+    env.update(case_environ(spec, str(tmp_path), base))  # as record_golden.record does
     return base, env
 
 

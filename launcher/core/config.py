@@ -6,6 +6,7 @@ import stat
 
 from .. import jsonc, log
 from ..errors import JobError
+from . import awsfiles
 
 HYPERPARAMETERS = "hyperparameters.json"
 INPUT_DATA_CONFIG = "inputdataconfig.json"
@@ -28,7 +29,7 @@ class Job(object):
         self.training_job_name = environ.get("TRAINING_JOB_NAME")
         self.mp_parameters = environ.get("SM_HP_MP_PARAMETERS")
         self.pythonpath = environ.get("PYTHONPATH")
-        self.default_region = default_region(environ)
+        self.default_region = awsfiles.region(environ)
 
 
 def read_job(layout, environ):
@@ -114,30 +115,6 @@ def _check_resource_config(path, rc):
             raise JobError("%s: 'instance_group_name' must be a string" % where)
         if not _is_str_list(group.get("hosts")):
             raise JobError("%s: 'hosts' must be a list of strings" % where)
-
-
-def default_region(environ):
-    """The region boto3 would find: AWS_DEFAULT_REGION, else the profile's region in the AWS config file."""
-    region = environ.get("AWS_DEFAULT_REGION")
-    if region:
-        return region
-    path = environ.get("AWS_CONFIG_FILE") or os.path.join(environ.get("HOME") or "~", ".aws", "config")
-    path = os.path.expanduser(path)
-    if not os.path.isfile(path):
-        return None
-    import configparser
-
-    profile = environ.get("AWS_PROFILE") or environ.get("AWS_DEFAULT_PROFILE") or "default"
-    parser = configparser.RawConfigParser()
-    try:
-        parser.read(path, encoding="utf-8")
-    except (configparser.Error, OSError, UnicodeDecodeError) as e:
-        log.warning("%s: ignored, cannot be parsed: %s" % (path, str(e).splitlines()[0]))
-        return None
-    for section in ("profile " + profile, profile):
-        if parser.has_option(section, "region"):
-            return parser.get(section, "region") or None
-    return None
 
 
 def _is_str_list(value):
