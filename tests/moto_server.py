@@ -3,8 +3,8 @@ SigV4 signature and session token (reference §7). Test-only; the launcher never
 
 ``start()`` returns a MotoS3: the endpoint, an IAM user's keys (Allow * on *), STS web-identity session
 credentials minted before auth was turned on, a bucket in us-west-2, and a boto3 client factory for setting
-up objects. moto keeps its state per process, so the pytest fixture ``moto`` is one server per session and
-tests use keys of their own under the bucket."""
+up objects. moto keeps its state (users, buckets, the auth switch) per process, so ``start()`` starts one server
+per process and hands the same one to every caller; tests use keys of their own under the bucket."""
 
 import json
 import logging
@@ -44,11 +44,12 @@ class MotoS3:
         env.update(extra)
         return env
 
-    def stop(self):
-        self.server.stop()
+_running = []
 
 
 def start():
+    if _running:
+        return _running[0]
     from moto.server import ThreadedMotoServer
     logging.getLogger("werkzeug").setLevel(logging.ERROR)  # one line per request otherwise
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
@@ -76,11 +77,10 @@ def start():
                                     headers={"Content-Type": "text/plain"})
     with urllib.request.urlopen(enable, timeout=10) as answer:
         assert answer.status == 200
+    _running.append(moto)
     return moto
 
 
 @pytest.fixture(scope="session")
 def moto():
-    server = start()
-    yield server
-    server.stop()
+    return start()

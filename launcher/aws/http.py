@@ -116,16 +116,16 @@ class Response:
         return default
 
     def read(self, n=-1):
-        """Up to ``n`` bytes (all that is left for ``-1``); ``b""`` at the end. A connection that closes
-        before Content-Length bytes came is a ConnectionFailed, as is a stall past the timeout."""
+        """Up to ``n`` bytes, from at most one read of the socket, so that each call waits at most the timeout
+        (all that is left for ``-1``); ``b""`` at the end. A connection that closes before Content-Length bytes
+        came is a ConnectionFailed, as is a stall past the timeout."""
         if self._left == 0:
             return b""
-        if n is None or n < 0:
-            n = self._left if self._left is not None else -1
-        elif self._left is not None:
-            n = min(n, self._left)
         try:
-            data = self._answer.read(n) if n >= 0 else self._answer.read()
+            if n is None or n < 0:
+                data = self._answer.read()
+            else:
+                data = self._answer.read1(n if self._left is None else min(n, self._left))
         except (OSError, http.client.HTTPException) as error:
             self.close()
             raise ConnectionFailed("%s: the body was cut: %s" % (self._what, _reason(error)))

@@ -20,7 +20,7 @@ from launcher.aws import endpoints, http, sigv4
 from launcher.errors import JobError
 
 ATTEMPTS = 5  # failed attempts in a row (an attempt that brought bytes resets the count)
-REQUEST_TIMEOUT = 60.0  # botocore's connect and read timeouts
+REQUEST_TIMEOUT = 60.0  # botocore's connect and read timeouts, the default of download(request_timeout=)
 CHUNK = 1 << 20
 THROTTLING = frozenset(("SlowDown", "Throttling", "ThrottlingException", "ThrottledException", "RequestThrottled",
                         "RequestThrottledException", "TooManyRequestsException", "RequestLimitExceeded",
@@ -91,8 +91,9 @@ class _Checksum:
 
 
 class _Download:
-    def __init__(self, uri, out, credentials, region, environ, deadline):
+    def __init__(self, uri, out, credentials, region, environ, deadline, request_timeout):
         self.uri, self.out, self.credentials, self.environ, self.deadline = uri, out, credentials, environ, deadline
+        self.request_timeout = request_timeout
         self.bucket, self.key = parse_uri(uri)
         self.url, self.region = endpoints.s3_url(self.bucket, self.key, region, environ, uri)
         self.written, self.total, self.etag, self.checksum = 0, None, None, None
@@ -112,7 +113,7 @@ class _Download:
         if left <= 0:
             raise self.fail("the fetch deadline passed with %d of %s bytes written" % (
                 self.written, self.total if self.total is not None else "?"), DeadlinePassed)
-        return min(REQUEST_TIMEOUT, left)
+        return min(self.request_timeout, left)
 
     def send(self, method, url, headers):
         self.keys = self.credentials.get()
@@ -138,7 +139,8 @@ class _Download:
                 delay = random.random() * min((1.0 if retry.throttled else 0.05) * 2 ** failures, 20.0)
                 if time.monotonic() + delay >= self.deadline:
                     raise self.fail("the fetch deadline passed; the last error: %s" % retry, DeadlinePassed)
-                log.info("GetObject %s: %s; retrying in %.2f s" % (self.uri, retry, delay))
+                log.info("%s: %s; retrying in %.2f s (%d of %d failures)" % (self.uri, retry, delay, failures,
+                                                                             ATTEMPTS))
                 time.sleep(delay)
 
     def attempt(self):
@@ -194,6 +196,8 @@ class _Download:
         detail = "GetObject returned HTTP %d %s" % (answer.status, (code + ": " + document.get("Message", ""))
                                                      if code else answer.reason + " (no error document)")
         detail = " ".join(detail.split())[:600]
+        if self.written:
+            detail = "after %d of %s bytes, %s" % (self.written, self.total, detail)
         if not self.redirected and (answer.status in (301, 302, 307) or code in REDIRECTS):
             self.redirected = True
             region = answer.header("x-amz-bucket-region") or document.get("Region") or self.bucket_region()
@@ -241,10 +245,11 @@ def _server_time(date_header, server_time):
         return None
 
 
-def download(uri, dest_path, credentials, region, environ, deadline):
+def download(uri, dest_path, credentials, region, environ, deadline, request_timeout=REQUEST_TIMEOUT):
     """Fetch ``uri`` (s3://bucket/key) into ``dest_path`` and return the bytes written; the file is removed
     again if the download fails. ``credentials`` has ``.get()`` (access_key, secret_key, token) and ``.source``;
-    ``deadline`` is a time.monotonic() value for the whole download."""
+    ``deadline`` is a time.monotonic() value for the whole download; ``request_timeout`` bounds each connection
+    and each read within it."""
     try:
         out = open(dest_path, "wb")
     except OSError as error:
@@ -252,7 +257,7 @@ def download(uri, dest_path, credentials, region, environ, deadline):
     with out:
         done = False
         try:
-            written = _Download(uri, out, credentials, region, environ, deadline).run()
+            written = _Download(uri, out, credentials, region, environ, deadline, request_timeout).run()
             done = True
             return written
         finally:
