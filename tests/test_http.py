@@ -86,6 +86,21 @@ def test_streams_the_body_and_reads_headers_in_any_case(server):
     assert Handler.seen[0][1]["Host"] == server.split("//")[1]
 
 
+def test_readinto_reuses_one_buffer(server):
+    answer = aws_http.request("GET", server + "/a", environ={})
+    buffer, got = bytearray(4096), bytearray()
+    while True:
+        n = answer.readinto(buffer)
+        if not n:
+            break
+        got += buffer[:n]
+    assert got == b"0123456789" * 1000
+    answer = aws_http.request("GET", server + "/short", environ={})
+    with pytest.raises(aws_http.ConnectionFailed, match="60 bytes of the body still to come"):
+        while answer.readinto(buffer):
+            pass
+
+
 def test_body_is_bounded(server):
     answer = aws_http.request("GET", server + "/a", environ={})
     assert answer.body(limit=25) == b"0123456789012345678901234"

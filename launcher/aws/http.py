@@ -137,6 +137,31 @@ class Response:
             self._left -= len(data)
         return data
 
+    def readinto(self, buffer):
+        """Like read, into ``buffer`` (a bytearray or memoryview, reused by the caller so that a long body
+        allocates nothing per chunk); returns the count, 0 at the end."""
+        view = memoryview(buffer)
+        if self._left is not None:
+            view = view[:self._left]
+        if not len(view):
+            return 0
+        if self._answer.chunked:
+            data = self.read(len(view))
+            view[:len(data)] = data
+            return len(data)
+        try:
+            n = self._answer.fp.readinto1(view)  # the response's own file: one socket read at most
+        except (OSError, http.client.HTTPException) as error:
+            self.close()
+            raise ConnectionFailed("%s: the body was cut: %s" % (self._what, _reason(error)))
+        if not n and self._left is not None:
+            self.close()
+            raise ConnectionFailed("%s: the connection closed with %d bytes of the body still to come"
+                                   % (self._what, self._left))
+        if self._left is not None:
+            self._left -= n
+        return n
+
     def body(self, limit=1 << 20):
         """The whole body, at most ``limit`` bytes of it (for error documents, JSON, XML)."""
         chunks = []

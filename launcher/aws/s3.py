@@ -169,17 +169,18 @@ class _Download:
             if first.split("-")[0] != str(self.written) or (self.total is not None and size != str(self.total)):
                 raise self.fail("GetObject answered Range bytes=%d- with Content-Range %r"
                                 % (self.written, answer.header("Content-Range")))
+        buffer = memoryview(bytearray(CHUNK))
         while True:
             self.timeout()
             try:
-                data = answer.read(CHUNK)
+                n = answer.readinto(buffer)
             except http.ConnectionFailed as error:
                 raise _Retry("%s after %d bytes" % (error, self.written))
-            if not data:
+            if not n:
                 break
-            self.out.write(data)
-            self.checksum.update(data)
-            self.written += len(data)
+            self.out.write(buffer[:n])
+            self.checksum.update(buffer[:n])
+            self.written += n
         if self.total is not None and self.written != self.total:
             raise _Retry("the body ended after %d of %d bytes" % (self.written, self.total))
         if self.checksum.name and self.checksum.actual() != self.checksum.expected:
