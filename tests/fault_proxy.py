@@ -70,6 +70,8 @@ class FaultProxy:
                               extra="<Region>us-west-2</Region>")
         if fault == "region-bare":  # a 301 with nothing to say where: the client must ask HeadBucket
             return self.send(handler, 301, [], b"")
+        if fault == "empty-403":  # an error with no error document, as S3 answers a HEAD
+            return self.send(handler, 403, [], b"")
         if fault == "skewed":
             ahead = formatdate(time.time() + 3600, usegmt=True)
             return self.error(handler, 403, "RequestTimeTooSkewed", "The difference between the request time "

@@ -196,6 +196,11 @@ def test_a_second_wrong_region_answer_is_an_error(moto, proxy, tmp_path):
     assert "GetObject returned HTTP 301 PermanentRedirect: The bucket you are attempting" in message
 
 
+def test_an_error_without_a_document_says_so(moto, proxy, tmp_path):
+    message = refused(moto, tmp_path, env=via(proxy, "empty-403"))
+    assert ": GetObject returned HTTP 403 Forbidden (no error document) (credentials:" in message
+
+
 def test_request_time_too_skewed_is_signed_again_with_the_servers_clock(moto, proxy, tmp_path):
     assert fetch(moto, tmp_path, env=via(proxy, "skewed")) == len(DATA)
     first, second = (time.mktime(time.strptime(h["X-Amz-Date"], "%Y%m%dT%H%M%SZ")) for _, _, h in proxy.seen)

@@ -116,7 +116,10 @@ class _Download:
         return min(self.request_timeout, left)
 
     def send(self, method, url, headers):
-        self.keys = self.credentials.get()
+        try:
+            self.keys = self.credentials.get()
+        except http.ConnectionFailed as error:  # a source that fetches keys and failed without saying so itself
+            raise self.fail("cannot get credentials: %s" % error)
         signed = sigv4.sign(method, url, headers, sigv4.EMPTY_SHA256, self.keys, self.region, "s3",
                             time.time() + self.skew)
         try:
