@@ -62,6 +62,7 @@ def fetch(moto, tmp_path, uri="s3://sm-bucket/" + KEY, keys=None, region="us-wes
 
 
 def refused(moto, tmp_path, **kwargs):
+    """The one-line error of a failed download, which leaves no file behind and names no secret."""
     with pytest.raises(JobError) as caught:
         fetch(moto, tmp_path, **kwargs)
     assert not os.path.exists(str(tmp_path / "bundle"))
@@ -148,10 +149,8 @@ def test_slowdown_then_success(moto, proxy, tmp_path):
 
 
 def test_slowdown_until_the_deadline_is_one_error(moto, proxy, tmp_path):
-    started = time.monotonic()
     message = refused(moto, tmp_path, env=via(proxy, *["slowdown"] * 50), deadline=3)
     assert "the fetch deadline passed; the last error: GetObject returned HTTP 503 SlowDown: Please reduce" in message
-    assert time.monotonic() - started < 10
 
 
 def test_a_cut_mid_body_resumes_with_range(moto, proxy, tmp_path):
@@ -174,10 +173,8 @@ def test_a_stalled_server_times_out_and_the_retry_succeeds(moto, proxy, tmp_path
 
 
 def test_a_stalled_server_past_the_deadline_is_one_error(moto, proxy, tmp_path):
-    started = time.monotonic()
     message = refused(moto, tmp_path, env=via(proxy, *["stall"] * 20), deadline=2)
     assert "the fetch deadline passed" in message
-    assert time.monotonic() - started < 10
 
 
 @pytest.mark.parametrize("fault,requests", [("region-header", ["GET", "GET"]), ("region-malformed", ["GET", "GET"]),
@@ -239,5 +236,8 @@ def test_python37_downloads_from_moto(moto, tmp_path):
         assert f.read() == DATA
 
 
-def test_does_not_import_moto_or_boto():
-    assert sys.modules["launcher.aws.s3"].__dict__.keys().isdisjoint({"boto3", "botocore", "moto"})
+def test_the_client_loads_no_aws_sdk():
+    script = "import sys; import launcher.aws.s3; print(sorted({m.split('.')[0] for m in sys.modules}))"
+    result = subprocess.run([sys.executable, "-c", script], cwd=ROOT, stdout=subprocess.PIPE, check=True)
+    loaded = set(eval(result.stdout.decode()))
+    assert "launcher" in loaded and not loaded & {"boto3", "botocore", "s3transfer", "moto", "urllib3", "requests"}

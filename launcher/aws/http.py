@@ -105,6 +105,7 @@ class Response:
         self.headers = answer.getheaders()
         length = self.header("Content-Length")
         self._left = int(length) if length is not None and length.strip().isdigit() else None
+        self._fresh = True
         if self.status in (204, 304) or method == "HEAD":
             self._left = 0
 
@@ -150,7 +151,13 @@ class Response:
             view[:len(data)] = data
             return len(data)
         try:
-            n = self._answer.fp.readinto1(view)  # the response's own file: one socket read at most
+            if self._fresh:  # body bytes read along with the headers wait in the file's buffer: take them alone,
+                self._fresh = False  # as readinto1 would add a blocking socket read to them
+                data = self._answer.fp.read1(len(view))
+                n = len(data)
+                view[:n] = data
+            else:
+                n = self._answer.fp.readinto1(view)  # the response's own file: one socket read at most
         except (OSError, http.client.HTTPException) as error:
             self.close()
             raise ConnectionFailed("%s: the body was cut: %s" % (self._what, _reason(error)))
