@@ -105,6 +105,7 @@ class Response:
         self.headers = answer.getheaders()
         length = self.header("Content-Length")
         self._left = int(length) if length is not None and length.strip().isdigit() else None
+        self._fresh = True
         if self.status in (204, 304) or method == "HEAD":
             self._left = 0
 
@@ -116,16 +117,16 @@ class Response:
         return default
 
     def read(self, n=-1):
-        """Up to ``n`` bytes (all that is left for ``-1``); ``b""`` at the end. A connection that closes
-        before Content-Length bytes came is a ConnectionFailed, as is a stall past the timeout."""
+        """Up to ``n`` bytes, from at most one read of the socket, so that each call waits at most the timeout
+        (all that is left for ``-1``); ``b""`` at the end. A connection that closes before Content-Length bytes
+        came is a ConnectionFailed, as is a stall past the timeout."""
         if self._left == 0:
             return b""
-        if n is None or n < 0:
-            n = self._left if self._left is not None else -1
-        elif self._left is not None:
-            n = min(n, self._left)
         try:
-            data = self._answer.read(n) if n >= 0 else self._answer.read()
+            if n is None or n < 0:
+                data = self._answer.read()
+            else:
+                data = self._answer.read1(n if self._left is None else min(n, self._left))
         except (OSError, http.client.HTTPException) as error:
             self.close()
             raise ConnectionFailed("%s: the body was cut: %s" % (self._what, _reason(error)))
@@ -136,6 +137,37 @@ class Response:
                                        % (self._what, self._left))
             self._left -= len(data)
         return data
+
+    def readinto(self, buffer):
+        """Like read, into ``buffer`` (a bytearray or memoryview, reused by the caller so that a long body
+        allocates nothing per chunk); returns the count, 0 at the end."""
+        view = memoryview(buffer)
+        if self._left is not None:
+            view = view[:self._left]
+        if not len(view):
+            return 0
+        if self._answer.chunked:
+            data = self.read(len(view))
+            view[:len(data)] = data
+            return len(data)
+        try:
+            if self._fresh:  # body bytes read along with the headers wait in the file's buffer: take them alone,
+                self._fresh = False  # as readinto1 would add a blocking socket read to them
+                data = self._answer.fp.read1(len(view))
+                n = len(data)
+                view[:n] = data
+            else:
+                n = self._answer.fp.readinto1(view)  # the response's own file: one socket read at most
+        except (OSError, http.client.HTTPException) as error:
+            self.close()
+            raise ConnectionFailed("%s: the body was cut: %s" % (self._what, _reason(error)))
+        if not n and self._left is not None:
+            self.close()
+            raise ConnectionFailed("%s: the connection closed with %d bytes of the body still to come"
+                                   % (self._what, self._left))
+        if self._left is not None:
+            self._left -= n
+        return n
 
     def body(self, limit=1 << 20):
         """The whole body, at most ``limit`` bytes of it (for error documents, JSON, XML)."""
