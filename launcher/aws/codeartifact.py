@@ -35,7 +35,7 @@ def index(arn, env):
              % (repo.domain, repo.owner, repo.repository, repo.region))
     from . import credentials
 
-    source = credentials.resolve(env)
+    source = credentials.resolve(env, repo.region)
     token = _call(repo, env, source, "POST", "/v1/authorization-token",
                   [("domain", repo.domain), ("domain-owner", repo.owner)], "GetAuthorizationToken",
                   "authorizationToken")

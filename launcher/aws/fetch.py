@@ -96,7 +96,7 @@ def _from_s3(uri, tree, env, timeout, code_dir):
     deadline = time.monotonic() + timeout
     bundle = os.path.join(os.path.dirname(tree), "sourcedir.tar.gz")
     region = env["AWS_REGION"] if "AWS_REGION" in env else env.get("SAGEMAKER_REGION", "")
-    source = credentials.resolve(env)
+    source = credentials.resolve(env, region or None)  # web identity's STS call goes to the client's region
     size = s3.download(uri, bundle, source, region, env, deadline)
     log.info("Downloaded %s (%d bytes, credentials from %s)" % (uri, size, source.source))
     _extract(bundle, tree, uri, code_dir)
