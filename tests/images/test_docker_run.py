@@ -5,7 +5,7 @@ import json
 import os
 import time
 
-from conftest import WAIT, docker
+from .harness import WAIT, docker
 
 ONE_HOST = {"current_host": "algo-1", "hosts": ["algo-1"]}
 

@@ -5,7 +5,7 @@ import os
 import re
 import shutil
 
-from conftest import PROGRAMS, exit_codes, model_files, run_sdk, sdk_snippet
+from .harness import PROGRAMS, exit_codes, model_files, run_sdk, sdk_snippet
 
 MARKER = "from sagemaker.estimator import Estimator"
 HOST = re.compile(r"^algo-([12])-[a-z0-9]{5}$")

@@ -4,7 +4,7 @@ by the SDK's local mode with distribution={"mpi": ...}; both containers carry th
 import os
 import shutil
 
-from conftest import PROGRAMS, exit_codes, model_files, run_sdk, sdk_snippet
+from .harness import PROGRAMS, exit_codes, model_files, run_sdk, sdk_snippet
 
 MARKER = "from sagemaker.pytorch import PyTorch"
 
@@ -27,9 +27,10 @@ def test_four_ranks_across_two_hosts(mpi_image, tmp_path):
     ranks = result["ranks"]
     assert sorted(r["rank"] for r in ranks) == [0, 1, 2, 3]
     per_container = {}
-    for r in ranks:
-        per_container.setdefault(r["hostname"], []).append(r["local_rank"])
-    assert sorted(sorted(v) for v in per_container.values()) == [["0", "1"], ["0", "1"]], ranks
+    for r in ranks:  # containers by their own host name (the container id): two ranks in each
+        per_container.setdefault(r["hostname"], []).append((r["current_host"], r["local_rank"]))
+    assert sorted(sorted(v) for v in per_container.values()) == [[(h, "0"), (h, "1")] for h in result["hosts"]], \
+        ranks  # and each rank's CURRENT_HOST is its own container's SageMaker name
     codes = exit_codes()
     assert sorted(codes.values()) == [0, 0], codes
 
@@ -38,5 +39,5 @@ def test_a_failing_rank_fails_both_containers(mpi_image, tmp_path):
     work = workdir(tmp_path, fail_rank=3)
     status, out = run_sdk(sdk_snippet(MARKER, mpi_image, "my-mpi-image"), work)
     assert status != 0, out[-8000:]
-    codes = exit_codes()
-    assert len(codes) == 2 and 0 not in codes.values(), codes
+    codes = exit_codes()  # the worker ends with the master's outcome: the same status
+    assert len(codes) == 2 and len(set(codes.values())) == 1 and 0 not in codes.values(), codes
