@@ -22,8 +22,15 @@ fi
 # The SageMaker SDK (test-only) in a venv of its own, so that `make test` never downloads it.
 VENV=.venv-images
 if [ ! -f $VENV/.installed ] || [ requirements-images.txt -nt $VENV/.installed ]; then
+    log=$(mktemp)
     python3 -m venv $VENV
-    $VENV/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-images.txt
+    if ! $VENV/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-images.txt >"$log" 2>&1
+    then
+        tail -n 20 "$log" >&2
+        rm -f "$log"
+        exit 1
+    fi
+    rm -f "$log"
     touch $VENV/.installed
 fi
 
@@ -80,6 +87,7 @@ if ! start_daemon overlay2 && ! start_daemon vfs; then
 fi
 echo "test-images: dockerd $(docker version --format '{{.Server.Version}}') at $DOCKER_HOST ($(docker info --format '{{.Driver}}'))"
 
+# Extra arguments go to pytest (for example -k mpi).
 status=0
 $VENV/bin/python -m pytest -q -p no:cacheprovider --confcutdir=tests/images --durations=0 tests/images "$@" \
     || status=$?
