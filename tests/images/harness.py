@@ -42,6 +42,9 @@ def with_from(dockerfile, image):
     lines = dockerfile.splitlines()
     froms = [i for i, line in enumerate(lines) if line.startswith("FROM ")]
     assert len(froms) == 1, "the Dockerfile should have one FROM line:\n" + dockerfile
+    # Docker's own rule for the line replaced here: one argument, or three (FROM image AS name); no comment
+    words = lines[froms[0]].split()
+    assert len(words) == 2 or (len(words) == 4 and words[2].upper() == "AS"), "Docker rejects " + lines[froms[0]]
     lines[froms[0]] = "FROM " + image
     return "\n".join(lines) + "\n"
 

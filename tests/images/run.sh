@@ -38,20 +38,35 @@ WORK=$(mktemp -d /tmp/sm-train-images.XXXXXX)
 export DOCKER_HOST="unix://$WORK/docker.sock" SM_TRAIN_IMAGES_WORK="$WORK"
 export SM_TRAIN_PYZ="${SM_TRAIN_PYZ:-$PWD/dist/sm-train.pyz}"
 DAEMON=""
+PYTEST=""
 
 teardown() {
+    if [ -n "$PYTEST" ]; then
+        kill -TERM "$PYTEST" 2>/dev/null || true
+        wait "$PYTEST" 2>/dev/null || true
+    fi
     if [ -n "$DAEMON" ]; then
         containers=$(docker ps -aq 2>/dev/null || true)
         [ -z "$containers" ] || docker rm -f $containers >/dev/null 2>&1 || true
         docker network prune -f >/dev/null 2>&1 || true  # the SDK's sagemaker-local
-        kill -TERM "$DAEMON" 2>/dev/null || true
-        wait "$DAEMON" 2>/dev/null || true
+        stop_daemon
     fi
     # The daemon's mounts live in its own mount namespace and end with it; unmount anything that escaped.
     awk -v w="$WORK" 'index($5, w) == 1 {print $5}' /proc/self/mountinfo | sort -r | while read -r m; do
         umount -l "$m" || true
     done
     rm -rf "$WORK"
+}
+# SIGTERM to the daemon by its PID (it stops its containerd); SIGKILL if it has not ended within 30 s.
+stop_daemon() {
+    kill -TERM "$DAEMON" 2>/dev/null || true
+    for _ in $(seq 120); do
+        kill -0 "$DAEMON" 2>/dev/null || break
+        sleep 0.25
+    done
+    kill -KILL "$DAEMON" 2>/dev/null || true
+    wait "$DAEMON" 2>/dev/null || true
+    DAEMON=""
 }
 trap teardown EXIT
 trap 'exit 130' INT
@@ -60,7 +75,7 @@ trap 'exit 143' TERM
 # dockerd in a network namespace holding only loopback: its containers reach each other and nothing else,
 # and in a mount namespace of its own, so no overlay or netns mount outlives it.
 start_daemon() {
-    unshare --net --mount --propagation private dockerd --data-root "$WORK/data" --exec-root "$WORK/exec" \
+    unshare --net --mount --propagation private dockerd --data-root "$WORK/data-$1" --exec-root "$WORK/exec" \
         --pidfile "$WORK/docker.pid" -H "$DOCKER_HOST" --storage-driver="$1" \
         --iptables=false --ip-masq=false --bridge=none >"$WORK/dockerd-$1.log" 2>&1 &
     DAEMON=$!
@@ -75,9 +90,7 @@ start_daemon() {
         sleep 0.25
     done
     echo "test-images: dockerd did not answer within 60 s" >&2
-    kill -TERM "$DAEMON" 2>/dev/null || true
-    wait "$DAEMON" 2>/dev/null || true
-    DAEMON=""
+    stop_daemon
     return 1
 }
 if ! start_daemon overlay2 && ! start_daemon vfs; then
@@ -87,8 +100,11 @@ if ! start_daemon overlay2 && ! start_daemon vfs; then
 fi
 echo "test-images: dockerd $(docker version --format '{{.Server.Version}}') at $DOCKER_HOST ($(docker info --format '{{.Driver}}'))"
 
-# Extra arguments go to pytest (for example -k mpi).
+# Extra arguments go to pytest (for example -k mpi). It runs in the background so that a SIGTERM or Ctrl-C
+# here tears down at once rather than after the tests.
+$VENV/bin/python -m pytest -q -p no:cacheprovider --confcutdir=tests/images --durations=0 tests/images "$@" &
+PYTEST=$!
 status=0
-$VENV/bin/python -m pytest -q -p no:cacheprovider --confcutdir=tests/images --durations=0 tests/images "$@" \
-    || status=$?
+wait $PYTEST || status=$?
+PYTEST=""
 exit $status
