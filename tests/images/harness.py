@@ -126,7 +126,7 @@ def sdk_snippet(marker, image, placeholder, replace=()):
 def model_files(workdir):
     """{name: parsed JSON} of the model.tar.gz the SDK wrote under out/."""
     with tarfile.open(os.path.join(workdir, "out", "model.tar.gz")) as tar:
-        return {m.name.lstrip("./"): json.load(tar.extractfile(m)) for m in tar.getmembers() if m.isfile()}
+        return {os.path.normpath(m.name): json.load(tar.extractfile(m)) for m in tar.getmembers() if m.isfile()}
 
 
 def exit_codes():
