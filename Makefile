@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PYZ := dist/sm-train.pyz
 
-.PHONY: build demo test bench lint venv clean
+.PHONY: build demo test test-images bench lint venv clean
 
 build: $(PYZ)
 
@@ -23,7 +23,11 @@ lint: venv
 	$(BIN)/vermin --no-tips --violations -t=3.7- launcher
 
 test: lint build
-	$(BIN)/python -m pytest -q tests
+	$(BIN)/python -m pytest -q tests --ignore=tests/images
+
+# Real images against a Docker daemon of its own (root only; otherwise one line and a skip): tests/images/run.sh.
+test-images: build
+	SM_TRAIN_PYZ=$(CURDIR)/$(PYZ) bash tests/images/run.sh
 
 demo: build
 	$(PYTHON) examples/demo.py $(PYZ)
@@ -32,4 +36,4 @@ bench: build
 	$(PYTHON) tests/bench.py $(PYZ)
 
 clean:
-	rm -rf dist $(VENV) .pytest_cache
+	rm -rf dist $(VENV) .venv-images .pytest_cache
