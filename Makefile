@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 PYZ := dist/sm-train.pyz
 PIP := $(BIN)/python -m pip install --disable-pip-version-check --progress-bar on
 
-.PHONY: build demo test test-engines engines bench lint venv clean
+.PHONY: build demo test test-engines test-images engines bench lint venv clean
 
 build: $(PYZ)
 
@@ -36,10 +36,14 @@ lint: venv
 
 # The whole suite; the real-engine tests skip, saying why, until `make test-engines` installed the engines.
 test: lint build
-	$(BIN)/python -m pytest -q -rs tests
+	$(BIN)/python -m pytest -q -rs tests --ignore=tests/images
 
 test-engines: engines lint build
 	$(BIN)/python -m pytest -q -rs tests/test_distributed_engines.py
+
+# Real images against a Docker daemon of its own (root only; otherwise one line and a skip): tests/images/run.sh.
+test-images: build
+	SM_TRAIN_PYZ=$(CURDIR)/$(PYZ) bash tests/images/run.sh
 
 demo: build
 	$(PYTHON) examples/demo.py $(PYZ)
@@ -48,4 +52,4 @@ bench: build
 	$(PYTHON) tests/bench.py $(PYZ)
 
 clean:
-	rm -rf dist $(VENV) .pytest_cache
+	rm -rf dist $(VENV) .venv-images .pytest_cache

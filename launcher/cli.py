@@ -128,7 +128,7 @@ def main(argv=None, environ=None):
     log_invocation(masked)
     env = plan.full_env(environ)
     try:
-        launch.prepare(plan, env)
+        launch.prepare(plan, env, masked.install)
         if plan.cluster is not None:  # distributed: cluster.py waits for the hosts, then runs this node's part
             from .cluster import node
 
@@ -151,7 +151,11 @@ def code_origin():
 
 
 def layout_for(opts, environ):
-    return Layout(os.path.abspath(opts.root or environ.get("SAGEMAKER_BASE_DIR") or "/opt/ml"))
+    """The tree: an absolute --root or $SAGEMAKER_BASE_DIR as given, character for character as the toolkit
+    uses the variable (a trailing '/', '//' or '/./' stays); a relative one made absolute, because the program
+    runs in the code dir, where the toolkit's relative paths would point elsewhere."""
+    base = opts.root or environ.get("SAGEMAKER_BASE_DIR") or "/opt/ml"
+    return Layout(base if os.path.isabs(base) else os.path.abspath(base))
 
 
 def make_plan(opts, layout, environ):
@@ -159,7 +163,7 @@ def make_plan(opts, layout, environ):
     for the log (None for a dry run, which logs no command)."""
     from . import masking
     from .core import config, hyperparameters, probes
-    from .core.plan import check_exec
+    from .core.plan import check_exec, with_index
 
     if opts.command is None:  # with a command of their own, users may run it beside any tree, or none
         config.find_job(layout)
@@ -173,19 +177,53 @@ def make_plan(opts, layout, environ):
         log.debug("Failed to parse hyperparameter %s value %s to Json.\nReturning the value itself" % (key, value))
     resources = probes.probe(job.resource_config.get("current_instance_type", "local"),
                              environ.get("PATH", os.defpath), opts.probe_timeout)
+    if "sagemaker_submit_directory" in decoded and not (opts.print_env or opts.command) and _holds_files(layout.code):
+        log.info("Provided path: %s is not empty, abandoning unzipping sourcedir.tar.gz" % layout.code)
     real = node_plan(job, decoded, resources, layout, environ, opts)
+    fetched = None
+    if real.fetch is not None and not opts.print_env:
+        # The code arrives first; only then are the program, its type (setup.py) and its requirements known.
+        from .aws.fetch import fetch
+
+        fetched = real.fetch
+        fetch(fetched, layout.code, real.full_env(environ))
+        real = node_plan(job, decoded, resources, layout, environ, opts, fetched)
     check_exec(real.full_env(environ), real.argv)
+    index = codeartifact_index(real, environ, opts.print_env)
     if opts.print_env:
-        return real, None
+        return with_index(real, index), None
     hidden = masking.mask(decoded)
-    return real, real if hidden is None else node_plan(job, hidden, resources, layout, environ, opts)
+    masked = real if hidden is None else node_plan(job, hidden, resources, layout, environ, opts, fetched)
+    return with_index(real, index), with_index(masked, index and masking.hide_password(index))
 
 
-def node_plan(job, decoded, resources, layout, environ, opts):
-    """This node's plan: the single process of the core, or this node's part of a distributed job."""
+def codeartifact_index(plan, environ, dry):
+    """pip's index from CA_REPOSITORY_ARN when a step installs requirements.txt, as 5.1.4 adds it; for a dry
+    run, a stand-in naming the repository (nothing is contacted). None when there is none to add."""
+    arn = environ.get("CA_REPOSITORY_ARN")
+    if not (arn and any("requirements.txt" in step for step in plan.install)):
+        return None
+    from .aws import codeartifact
+
+    if dry:
+        return "<the index of %s, with a token fetched at the start>" % codeartifact.Repository(arn).arn
+    return codeartifact.index(arn, plan.full_env(environ))
+
+
+def _holds_files(path):
+    try:
+        return bool(os.listdir(path))
+    except OSError:
+        return False
+
+
+def node_plan(job, decoded, resources, layout, environ, opts, fetched=None):
+    """This node's plan: the single process of the core, or this node's part of a distributed job. ``fetched``:
+    the sagemaker_submit_directory that filled the code dir in this start."""
     from .core import hyperparameters, plan
 
-    single = plan.build(job, decoded, resources, layout, environ, opts.command, hyperparameters.STYLES[opts.hp_style])
+    single = plan.build(job, decoded, resources, layout, environ, opts.command, hyperparameters.STYLES[opts.hp_style],
+                        fetched)
     if not single.rendered.training_env["distribution_instance_groups"]:  # no distribution hyperparameter is on
         return single
     from .cluster import engines

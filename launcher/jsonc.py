@@ -12,6 +12,12 @@ except ImportError:  # pragma: no cover - CPython always has it
     _json = None
 
 _SPACE = " \t\n\r"
+
+# The deepest nesting of lists and objects that loads accepts. Every value sm-train encodes or prints is
+# built from loaded documents, at most two levels further in (SM_TRAINING_ENV > hyperparameters > value),
+# so the C encoder, the C decoder and repr(), which recurse, stay well inside the interpreter's recursion
+# limit (about 990 levels on Python 3.7 to 3.11; the toolkit fails there with a RecursionError).
+MAX_DEPTH = 950
 _CONSTANTS = {"-Infinity": float("-inf"), "Infinity": float("inf"), "NaN": float("nan")}
 
 
@@ -51,7 +57,15 @@ except Exception:  # noqa: BLE001
 
 
 def loads(text):
-    """json.loads(text)."""
+    """json.loads(text), but RecursionError for a document nested more than MAX_DEPTH levels."""
+    value = _loads(text)
+    brackets = "[{" if isinstance(text, str) else b"[{"
+    if text.count(brackets[:1]) + text.count(brackets[1:]) > MAX_DEPTH and _deeper_than(value, MAX_DEPTH):
+        raise _too_deep()  # the counts are cheap; only a document with that many brackets is walked
+    return value
+
+
+def _loads(text):
     if not isinstance(text, str):
         if isinstance(text, (bytes, bytearray)):
             return _json_package().loads(text)
@@ -61,6 +75,8 @@ def loads(text):
     start = len(text) - len(text.lstrip(_SPACE))
     try:
         value, end = _scan(text, start)
+    except RecursionError:
+        raise _too_deep()
     except Exception:  # StopIteration or a decode error: let json say what is wrong
         return _json_package().loads(text)
     if text[end:].strip(_SPACE):
@@ -68,9 +84,25 @@ def loads(text):
     return value
 
 
+def _too_deep():
+    return RecursionError("nested more than %d levels deep" % MAX_DEPTH)
+
+
+def _deeper_than(value, limit):
+    """Whether lists and objects nest more than ``limit`` levels in value; a loop, as the depth is the user's."""
+    todo = [(value, 1)] if isinstance(value, (dict, list)) else []
+    while todo:
+        item, level = todo.pop()
+        children = item.values() if isinstance(item, dict) else item
+        if level > limit:
+            return True
+        todo.extend((child, level + 1) for child in children if isinstance(child, (dict, list)))
+    return False
+
+
 def parse(text):
-    """json.loads(text) for a text that may well not be JSON (a hyperparameter the generic Estimator wrote
-    with str(): ``adam``, ``['a', 'b']``): ValueError or TypeError when it is not, without importing json.
+    """loads(text) for a text that may well not be JSON (a hyperparameter the generic Estimator wrote with
+    str(): ``adam``, ``['a', 'b']``): ValueError or TypeError when it is not, without importing json.
     The C scanner's own error path imports json (3.7, 3.13), so a text that starts like a string, list or
     object is checked first; any other start fails in the scanner with a plain StopIteration."""
     if not isinstance(text, str) or _scan is None:
@@ -86,8 +118,12 @@ def parse(text):
         value, end = _scan(text, start)
     except StopIteration:
         raise ValueError("not JSON")
+    except RecursionError:
+        raise _too_deep()
     if text[end:].strip(_SPACE):
         raise ValueError("not JSON: extra data")
+    if text.count("[") + text.count("{") > MAX_DEPTH and _deeper_than(value, MAX_DEPTH):
+        raise _too_deep()  # as loads
     return value
 
 
@@ -217,17 +253,36 @@ def quote(text):
     return _json.encode_basestring_ascii(text) if _json else _json_package().dumps(text)
 
 
-def pretty(value, indent=4, level=0):
-    """json.dumps(value, indent=indent): keys in insertion order, ", "-free separators as json writes them."""
-    if isinstance(value, dict) and value:
+def pretty(value, indent=4):
+    """json.dumps(value, indent=indent): keys in insertion order, ", "-free separators as json writes them.
+    A loop over a stack of pieces to write, not recursion: how deep the value nests is the user's choice."""
+    pieces, todo = [], [(value, 0)]
+    while todo:
+        item = todo.pop()
+        if isinstance(item, str):
+            pieces.append(item)
+            continue
+        value, level = item
+        if isinstance(value, dict) and value:
+            entries, opening, closing = [(quote(k) + ": ", v) for k, v in value.items()], "{", "}"
+        elif isinstance(value, (list, tuple)) and value:
+            entries, opening, closing = [("", v) for v in value], "[", "]"
+        else:
+            pieces.append(dumps(value))
+            continue
         pad = "\n" + " " * indent * (level + 1)
-        items = [pad + quote(k) + ": " + pretty(v, indent, level + 1) for k, v in value.items()]
-        return "{" + ",".join(items) + "\n" + " " * indent * level + "}"
-    if isinstance(value, (list, tuple)) and value:
-        pad = "\n" + " " * indent * (level + 1)
-        items = [pad + pretty(v, indent, level + 1) for v in value]
-        return "[" + ",".join(items) + "\n" + " " * indent * level + "]"
-    return dumps(value)
+        pieces.append(opening)
+        todo.append("\n" + " " * indent * level + closing)
+        for i in range(len(entries) - 1, -1, -1):  # pushed last to first, so written first to last
+            todo.append((entries[i][1], level + 1))
+            todo.append(("," if i else "") + pad + entries[i][0])
+    return "".join(pieces)
+
+
+def short(value, limit=80):
+    """A value in an error message: compact JSON, cut to ``limit`` characters."""
+    text = dumps(value, sort_keys=False)
+    return text if len(text) <= limit else text[:limit - 3] + "..."
 
 
 def _json_package():

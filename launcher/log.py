@@ -12,12 +12,12 @@ threshold = INFO
 
 
 def set_level(value):
-    """Take the level as the toolkit does: an int, or a level name such as "DEBUG"."""
+    """sagemaker_container_log_level: an int as the toolkit takes it (true and false as 1 and 0, as logging
+    does). The toolkit fails on anything else; sm-train also takes a level name in any case ("DEBUG"), a
+    deliberate difference, and keeps INFO for any other value (20.0, null, a list)."""
     global threshold
-    if isinstance(value, bool):
-        return
     if isinstance(value, int):
-        threshold = value
+        threshold = int(value)
     elif isinstance(value, str) and value.upper() in _LEVELS:
         threshold = _LEVELS[value.upper()]
 

@@ -45,6 +45,14 @@ def escaping_symlink(root):
     os.symlink(outside, os.path.join(root, "code", "train.py"))
 
 
+def symlink_chain(root):
+    tree(code={"real.py": "print('ran')\n"})(root)
+    code = os.path.join(root, "code")
+    for i in range(1100):  # the kernel follows 40; Python's realpath recursed once per link
+        os.symlink("real.py" if i == 0 else "l%d" % (i - 1), os.path.join(code, "l%d" % i))
+    os.symlink("l1099", os.path.join(code, "train.py"))
+
+
 def data_file(root):
     tree(code={"train.py": "print()\n", "data.txt": "not a program\n"})(root)
 
@@ -93,6 +101,24 @@ CASES = [
     ("value_too_long_for_exec", tree(hps=dict(PROGRAM, big='"%s"' % ("v" * 200000))), [], {}, 1,
      ["SM_HPS", "131072 bytes"]),
     ("deep_json", tree(hps='{"a": %s1%s}' % ("[" * 100000, "]" * 100000)), [], {}, 1, ["hyperparameters.json"]),
+    # issue 13: the toolkit dies of a RecursionError (or, for a list as the program, an AttributeError)
+    ("deep_value_5000", tree(hps=dict(PROGRAM, d="[" * 5000 + "]" * 5000)), [], {}, 1,
+     ['hyperparameter "d"', "more than 950 levels"]),
+    ("deep_dict_5000", tree(hps=dict(PROGRAM, d='{"a":' * 4999 + "{}" + "}" * 4999)), [], {}, 1,
+     ['hyperparameter "d"', "more than 950 levels"]),
+    ("deep_value_951", tree(hps=dict(PROGRAM, d="[" * 951 + "]" * 951)), [], {}, 1,
+     ['hyperparameter "d"', "more than 950 levels"]),
+    ("deep_unclosed_5000", tree(hps=dict(PROGRAM, d="[" * 5000)), [], {}, 1, ['hyperparameter "d"', "950"]),
+    ("deep_job_name_5000", tree(hps=dict(PROGRAM, sagemaker_job_name="[" * 5000 + "]" * 5000)), [], {}, 1,
+     ['hyperparameter "sagemaker_job_name"', "950"]),
+    ("deep_program_5000", tree(hps={"sagemaker_program": "[" * 5000 + "]" * 5000}), [], {}, 1,
+     ['hyperparameter "sagemaker_program"', "950"]),
+    ("deep_program_900", tree(hps={"sagemaker_program": "[" * 900 + "]" * 900}), [], {}, 1,
+     ["entry point must be a name", "[[[", "..."]),
+    ("deep_file_951", tree(idc='{"training": %s}' % ("[" * 950 + "]" * 950)), [], {}, 1,
+     ["inputdataconfig.json", "more than 950 levels"]),
+    ("deep_raw_value_5000", tree(hps='{"sagemaker_program": "\\"train.py\\"", "d": %s}' % ("[" * 5000 + "]" * 5000)),
+     [], {}, 1, ["hyperparameters.json", "950"]),
     ("program_not_string", tree(hps={"sagemaker_program": "3"}), [], {}, 1, ["entry point", "3"]),
     ("no_program", tree(hps={"lr": "0.1"}), [], {}, 1, ["entry point name is empty"]),
     ("bad_program_name", tree(hps={"sagemaker_program": '"../t.py"'}), [], {}, 1, ["'../t.py'", "'..'"]),
@@ -102,6 +128,7 @@ CASES = [
     ("program_not_found", tree(code={"other.py": "\n"}), [], {}, 127, ["train.py", "not found"]),
     ("program_is_directory", tree(code={"train.py/x": "\n"}), [], {}, 126, ["train.py", "directory"]),
     ("escape_through_symlink", escaping_symlink, [], {}, 1, ["outside your source directory"]),
+    ("program_symlink_chain", symlink_chain, [], {}, 126, ["'train.py'", "too many levels of symbolic links"]),
     ("command_not_found", tree(), ["--", "no-such-command-xyz"], {}, 127, ["no-such-command-xyz", "not found"]),
     ("command_not_executable", data_file, ["--", "./data.txt"], {}, 126, ["data.txt", "not executable"]),
     ("unknown_option", tree(), ["--frobnicate"], {}, 2, ["--frobnicate"]),

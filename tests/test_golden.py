@@ -16,8 +16,8 @@ import re
 import sys
 
 import pytest
-from conftest import clean_env, print_env, run_pyz
-from record_golden import materialize
+from conftest import clean_env, run_pyz
+from record_golden import case_environ, materialize
 
 CASES = sorted(glob.glob(os.path.join(os.path.dirname(os.path.abspath(__file__)), "golden", "*.json")))
 
@@ -44,8 +44,13 @@ def case_env(spec, tmp_path):
     bin_dir = str(tmp_path / "bin")
     materialize(spec, base, bin_dir)
     env = clean_env(PATH=bin_dir + ":/usr/bin:/bin", HOME=str(tmp_path), LANG="C.UTF-8", SAGEMAKER_BASE_DIR=base)
-    env.update(spec["env"])
+    env.update(case_environ(spec, str(tmp_path), base))  # as record_golden.record does
     return base, env
+
+
+def root_args(spec, base):
+    """--root base, but for a case about $SAGEMAKER_BASE_DIR itself, which --root would override."""
+    return [] if "SAGEMAKER_BASE_DIR" in spec["env"] else ["--root", base]
 
 
 @pytest.mark.parametrize("path", CASES, ids=[os.path.basename(p)[:-5] for p in CASES])
@@ -53,7 +58,9 @@ def test_matches_toolkit(pyz, tmp_path, path):
     golden = load(path)
     expected = golden["expected"]
     base, env = case_env(golden["input"], tmp_path)
-    status, doc, stderr = print_env(pyz, base, env=env)
+    root = root_args(golden["input"], base)
+    result = run_pyz(pyz, *(root + ["--print-env", "--format", "json"]), env=env)
+    status, doc, stderr = result.returncode, json.loads(result.stdout.decode()), result.stderr.decode()
     assert "Traceback" not in stderr
 
     if expected["status"] != 0:
@@ -67,17 +74,20 @@ def test_matches_toolkit(pyz, tmp_path, path):
     ours = normalise(doc["env"], base, sys.executable)
     theirs = normalise(expected["env"], "<base>", "<python>")
     code_dir = os.path.join(base, "code")
-    assert ours.pop("PYTHONPATH") == "<base>/code" + (":" + env["PYTHONPATH"] if "PYTHONPATH" in env else "")
-    assert theirs.pop("PYTHONPATH").startswith("<base>/code:")
+    code = os.path.join(env["SAGEMAKER_BASE_DIR"], "code").replace(base, "<base>")  # "<base>/code" but basedir_
+    assert ours.pop("PYTHONPATH") == code + (":" + env["PYTHONPATH"] if "PYTHONPATH" in env else "")
+    assert theirs.pop("PYTHONPATH").startswith(code + ":")
     if ours.get("PYTHONUNBUFFERED") == "1":
         del ours["PYTHONUNBUFFERED"]
     assert sorted(ours) == sorted(theirs)
     for name in theirs:
         assert ours[name] == theirs[name], name
     assert [a.replace(sys.executable, "<python>") for a in doc["argv"]] == expected["argv"]
-    assert doc["cwd"] == code_dir
+    assert doc["cwd"].replace(base, "<base>") == expected["cwd"]
+    if root:  # the tree as given to --root; a basedir_ case's cwd is the variable's spelling, checked above
+        assert doc["cwd"] == code_dir
 
-    shell = run_pyz(pyz, "--root", base, "--print-env", env=env).stdout.decode()
+    shell = run_pyz(pyz, *(root + ["--print-env"]), env=env).stdout.decode()
     before = [json.loads(line[len("# before: "):]) for line in shell.splitlines() if line.startswith("# before: [")]
     assert [[a.replace(sys.executable, "<python>") for a in step] for step in before] == expected["install"]
 
@@ -88,4 +98,12 @@ def test_enough_cases_cover_the_issue():
     for required in ("minimal", "sdk_values", "odd_names", "value_types", "not_json", "internal_names",
                      "odd_channels", "three_hosts", "hetero_outside", "gpus4", "shell_entry", "subfolder_py",
                      "setup_py_package", "error_no_program", "error_equals_in_name", "error_dotdot"):
+        assert required in names
+
+
+def test_issue_13_cases_are_recorded():
+    names = {os.path.basename(p)[:-5] for p in CASES}
+    for required in ("deep_list_900", "deep_list_950", "deep_dict_900", "deep_resourceconfig_900", "newline_setup_py",
+                     "basedir_trailing_slash", "basedir_dot", "basedir_double_slash", "basedir_dotdot",
+                     "nonstring_region_null", "nonstring_log_level_true"):
         assert required in names

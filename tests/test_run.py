@@ -261,7 +261,8 @@ def test_missing_program_names_the_unfetched_submit_directory(pyz, tmp_path):
                sagemaker_submit_directory="s3://bucket/job/source/sourcedir.tar.gz")
     pid, rc, out, err = launch(pyz, root)
     assert rc == 127
-    assert "does not fetch sagemaker_submit_directory (s3://bucket/job/source/sourcedir.tar.gz)" in err
+    assert ("sagemaker_submit_directory (s3://bucket/job/source/sourcedir.tar.gz) is fetched only into an empty "
+            "code dir" in err)
 
 
 def test_supervise_and_local_run_on_python_3_7(pyz, tmp_path):

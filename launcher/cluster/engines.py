@@ -119,7 +119,8 @@ def apply(plan, python, environ, command=None):
             argv = smddp_master_argv(t, pph) + program
     cluster = Cluster(role, engine, t["hosts"], master, t["current_host"],
                       [h for h in hosts if h != master] if role == "mpi-master" else [], settings)
-    return Plan(_merged(plan.env, env), argv, plan.cwd, plan.install, plan.chmod, plan.rendered, cluster)
+    return Plan(_merged(plan.env, env), argv, plan.cwd, plan.install, plan.chmod, plan.rendered, cluster,
+                plan.fetch)
 
 
 def _merged(first, second):

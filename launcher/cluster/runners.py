@@ -159,7 +159,7 @@ def _model_parallel(env, itype, smddpmprun):
             argv += ["-x", "NCCL_ALGO=ring"]
     try:
         backend = jsonc.loads(mp).get("ddp_dist_backend", "auto")
-    except (ValueError, AttributeError):
+    except (ValueError, AttributeError, RecursionError):
         raise JobError("hyperparameter mp_parameters must be a JSON object, not %s" % mp[:80])
     if backend == "auto" and smddpmprun:
         argv += ["smddpmprun", "-i", itype, "--allow-bypass"]

@@ -6,6 +6,7 @@ import stat
 
 from .. import jsonc, log
 from ..errors import JobError
+from . import awsfiles
 from .layout import Layout
 
 HYPERPARAMETERS = "hyperparameters.json"
@@ -29,7 +30,7 @@ class Job(object):
         self.training_job_name = environ.get("TRAINING_JOB_NAME")
         self.mp_parameters = environ.get("SM_HP_MP_PARAMETERS")
         self.pythonpath = environ.get("PYTHONPATH")
-        self.default_region = default_region(environ)
+        self.default_region = awsfiles.region(environ)
 
 
 def find_job(layout):
@@ -115,8 +116,8 @@ def read_json_object(path, label, limit=MAX_CONFIG_BYTES):
         value = jsonc.loads(text)
     except ValueError as e:
         raise JobError("%s: malformed JSON: %s" % (label, e))
-    except RecursionError:
-        raise JobError("%s: JSON nested too deeply" % label)
+    except RecursionError as e:
+        raise JobError("%s: JSON %s" % (label, e))
     if not isinstance(value, dict):
         raise JobError("%s: must hold a JSON object, not %s" % (label, _kind(value)))
     return value
@@ -149,30 +150,6 @@ def _check_resource_config(path, rc):
             raise JobError("%s: 'instance_group_name' must be a string" % where)
         if not _is_str_list(group.get("hosts")):
             raise JobError("%s: 'hosts' must be a list of strings" % where)
-
-
-def default_region(environ):
-    """The region boto3 would find: AWS_DEFAULT_REGION, else the profile's region in the AWS config file."""
-    region = environ.get("AWS_DEFAULT_REGION")
-    if region:
-        return region
-    path = environ.get("AWS_CONFIG_FILE") or os.path.join(environ.get("HOME") or "~", ".aws", "config")
-    path = os.path.expanduser(path)
-    if not os.path.isfile(path):
-        return None
-    import configparser
-
-    profile = environ.get("AWS_PROFILE") or environ.get("AWS_DEFAULT_PROFILE") or "default"
-    parser = configparser.RawConfigParser()
-    try:
-        parser.read(path, encoding="utf-8")
-    except (configparser.Error, OSError, UnicodeDecodeError) as e:
-        log.warning("%s: ignored, cannot be parsed: %s" % (path, str(e).splitlines()[0]))
-        return None
-    for section in ("profile " + profile, profile):
-        if parser.has_option(section, "region"):
-            return parser.get(section, "region") or None
-    return None
 
 
 def _is_str_list(value):

@@ -42,7 +42,7 @@ def render(job, decoded, resources, layout, args_renderer=hp.to_args):
         dist_groups = [current_group] if any(framework.get(k, False) for k in DISTRIBUTION_SWITCHES) else []
     if not isinstance(dist_groups, list) or not all(isinstance(g, str) for g in dist_groups):
         raise JobError("hyperparameter sagemaker_distribution_instance_groups must be a list of group "
-                       "names, not %s" % jsonc.dumps(dist_groups))
+                       "names, not %s" % jsonc.short(dist_groups))
     if groups:
         dist_hosts = [h for g in groups if g["instance_group_name"] in dist_groups for h in g["hosts"]]
     else:

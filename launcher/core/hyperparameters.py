@@ -2,7 +2,7 @@
 render the program's arguments. Pure functions of plain data."""
 
 from .. import jsonc
-from ..errors import UsageError
+from ..errors import JobError, UsageError
 
 # params.SAGEMAKER_HYPERPARAMETERS of the toolkit: removed from the user's hyperparameters and not
 # reported as framework parameters.
@@ -27,8 +27,10 @@ def decode(raw):
     for key, value in raw.items():
         try:
             value = jsonc.parse(value)
-        except (ValueError, TypeError, RecursionError):
+        except (ValueError, TypeError):
             not_json.append(key)
+        except RecursionError as e:  # the toolkit dies of it; sm-train says which value
+            raise JobError("hyperparameter %s: JSON %s" % (jsonc.quote(key), e))
         decoded[key] = value
     return decoded, not_json
 

@@ -12,7 +12,7 @@ _MAX_STRING = 32 * 4096
 
 
 class Plan(object):
-    def __init__(self, env, argv, cwd, install, chmod, rendered, cluster=None):
+    def __init__(self, env, argv, cwd, install, chmod, rendered, cluster=None, fetch=None):
         self.env = env              # what sm-train sets or changes, in order
         self.argv = argv
         self.cwd = cwd
@@ -20,6 +20,7 @@ class Plan(object):
         self.chmod = chmod
         self.rendered = rendered
         self.cluster = cluster      # a distributed job's part for this node (cluster.engines), else None
+        self.fetch = fetch          # sagemaker_submit_directory, when it is still to fill the empty code dir
 
     def full_env(self, environ):
         merged = dict(environ)
@@ -27,23 +28,50 @@ class Plan(object):
         return merged
 
 
-def build(job, decoded, resources, layout, environ, command=None, args_renderer=hyperparameters.to_args):
+def build(job, decoded, resources, layout, environ, command=None, args_renderer=hyperparameters.to_args,
+          fetched=None):
     rendered = environment.render(job, decoded, resources, layout, args_renderer)
     python = sys.executable
     if not python:
         raise JobError("cannot tell which Python runs sm-train (sys.executable is empty)")
+    fetch = None
     if command:
         prog = program.explicit_program(command, layout.code, environ.get("PATH", os.defpath), python)
     else:
-        prog = program.entry_program(rendered.entry_point, layout.code, rendered.user_args, python,
-                                     rendered.training_env["module_dir"])
+        source = rendered.training_env["module_dir"]
+        if "sagemaker_submit_directory" in decoded and fetched is None and _empty_dir(layout.code):
+            fetch = source  # the toolkit's download_and_extract, a no-op but for the code dir when source is it
+        prog = program.entry_program(rendered.entry_point, layout.code, rendered.user_args, python, source,
+                                     arriving=fetch is not None,
+                                     fetched=fetched is not None and fetched != layout.code)
     env = rendered.env
     if prog.argv[0] == python and "PYTHONUNBUFFERED" not in environ:
         # A deliberate difference from the toolkit: a Python program's logs reach CloudWatch as written.
         env = dict(env, PYTHONUNBUFFERED="1")
     if (environ.get("SAGEMAKER_BASE_DIR") or "/opt/ml") != layout.base:
         env = dict(env, SAGEMAKER_BASE_DIR=layout.base)  # --root: the program's toolkit-based code finds it too
-    return Plan(env, prog.argv, prog.cwd, prog.install, prog.chmod, rendered)
+    return Plan(env, prog.argv, prog.cwd, prog.install, prog.chmod, rendered, fetch=fetch)
+
+
+def with_index(plan, index):
+    """The plan with pip's index (-i) on each step that installs requirements.txt, where 5.1.4 adds the
+    CodeArtifact index; ``plan`` itself when no step does or ``index`` is None."""
+    if index is None:
+        return plan
+    install = [step + ["-i", index] if "requirements.txt" in step else step for step in plan.install]
+    if install == plan.install:
+        return plan
+    return Plan(plan.env, plan.argv, plan.cwd, install, plan.chmod, plan.rendered, plan.cluster, plan.fetch)
+
+
+def _empty_dir(path):
+    """The toolkit fetches sagemaker_submit_directory only into a code dir that is missing or empty."""
+    try:
+        return not os.listdir(path)
+    except FileNotFoundError:
+        return True
+    except OSError:
+        return False  # not a directory, or unreadable: the program lookup names the problem
 
 
 def check_exec(env, argv):

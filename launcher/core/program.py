@@ -1,7 +1,9 @@
 """Which program runs and with which argv: the toolkit's entry-point rules, or an explicit command."""
 
+import errno
 import os
 
+from .. import jsonc
 from ..errors import JobError, NotExecutable, NotFound
 from .probes import which
 
@@ -31,7 +33,7 @@ def validate_name(name):
     if not name:
         raise JobError(_EMPTY)
     if not isinstance(name, str):
-        raise JobError("The training entry point must be a name, not %r." % (name,))
+        raise JobError("The training entry point must be a name, not %s." % jsonc.short(name))
     if not _safe(name):
         bad = sorted({c for c in name if c not in _SAFE_CHARACTER})
         if bad:
@@ -62,37 +64,58 @@ def _safe(name):
     return (name[:1] in _FIRST and all(segments) and all(set(s) <= _SEGMENT for s in segments))
 
 
+def _strip_py(name):
+    """The module name as the toolkit derives it, with a pattern whose `$` also matches before a final
+    newline: "train.py" gives "train", and "train.py<newline>" gives "train<newline>"."""
+    if name.endswith(".py"):
+        return name[:-3]
+    if name.endswith(".py\n"):
+        return name[:-4] + "\n"
+    return name
+
+
 def check_code_dir(code_dir):
     if not os.path.isdir(code_dir):
         raise JobError("code directory %s does not exist: put the training code there" % code_dir)
 
 
-def entry_program(name, code_dir, args, python, source=None):
+def entry_program(name, code_dir, args, python, source=None, arriving=False, fetched=False):
     """The toolkit's command for entry point ``name``: a .sh, a package (setup.py), a .py, or a command.
-    ``source`` is sagemaker_submit_directory, named when the program is missing (sm-train fetches no code)."""
+    ``source`` is sagemaker_submit_directory, named when the program is missing. ``arriving``: the code dir is
+    still empty and ``source`` will fill it (a dry run), so the program is not looked for yet; ``fetched``:
+    ``source`` has just filled it."""
     validate_name(name)
-    check_code_dir(code_dir)
-    try:
-        files = os.listdir(code_dir)
-    except OSError as e:
-        raise JobError("code directory %s cannot be read: %s" % (code_dir, e.strerror or e))
+    if arriving:
+        files = []
+    else:
+        check_code_dir(code_dir)
+        try:
+            files = os.listdir(code_dir)
+        except OSError as e:
+            raise JobError("code directory %s cannot be read: %s" % (code_dir, e.strerror or e))
     requirements = ["-r", "requirements.txt"] if "requirements.txt" in files else []
     if not name.endswith(".sh") and "setup.py" in files:
-        module = name[:-3] if name.endswith(".py") else name
+        module = _strip_py(name)
         install = [[python, "-m", "pip", "install", "."] + requirements]
         return Program([python, "-m", module] + args, code_dir, install)
-    path = _inside(code_dir, name, source)
+    path = None if arriving else _inside(code_dir, name, source, fetched)
     if name.endswith(".py"):
         install = [[python, "-m", "pip", "install"] + requirements] if requirements else []
         return Program([python, "--", name] + args, code_dir, install)
     import shlex
 
     line = "./%s %s" % (shlex.quote(name), " ".join(shlex.quote(a) for a in args))
-    return Program(["/bin/sh", "-c", line], code_dir, chmod=None if os.access(path, os.X_OK) else path)
+    executable = arriving or os.access(path, os.X_OK)
+    return Program(["/bin/sh", "-c", line], code_dir, chmod=None if executable else path)
 
 
-def _inside(code_dir, name, source):
+def _inside(code_dir, name, source, fetched):
     """The entry point's real path, which must exist inside the code dir and be a file."""
+    try:
+        os.stat(os.path.join(code_dir, name))
+    except OSError as e:  # exec would fail the same way; realpath would follow a chain of links unbounded
+        if e.errno == errno.ELOOP:
+            raise NotExecutable("training entry point %r: too many levels of symbolic links" % name)
     top = os.path.realpath(code_dir)
     target = os.path.realpath(os.path.join(top, name))
     if os.path.commonpath([top, target]) != top:
@@ -102,8 +125,11 @@ def _inside(code_dir, name, source):
             "example 'train.py' or 'bin/train.sh'." % name)
     if not os.path.exists(target):
         hint = ""
-        if source and source != code_dir:
-            hint = "; sm-train does not fetch sagemaker_submit_directory (%s): put the code in %s" % (source, code_dir)
+        if fetched:
+            hint = " in the code fetched from %s" % source
+        elif source and source != code_dir:
+            hint = ("; sagemaker_submit_directory (%s) is fetched only into an empty code dir, as the toolkit does"
+                    % source)
         raise NotFound("training entry point %r not found: %s does not exist%s"
                        % (name, os.path.join(code_dir, name), hint))
     if os.path.isdir(target):

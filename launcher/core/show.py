@@ -8,13 +8,19 @@ _SHELL_REST = _SHELL_FIRST | frozenset("0123456789")
 
 def show(plan, fmt):
     if fmt == "json":
-        return jsonc.pretty({"env": plan.env, "argv": plan.argv, "cwd": plan.cwd, "error": None}, 2) + "\n"
+        shown = {"env": plan.env, "argv": plan.argv, "cwd": plan.cwd, "error": None}
+        if plan.fetch is not None:
+            shown["fetch"] = {"from": plan.fetch, "into": plan.cwd}
+        return jsonc.pretty(shown, 2) + "\n"
     lines = []
     for name, value in plan.env.items():
         if name[:1] in _SHELL_FIRST and set(name) <= _SHELL_REST:
             lines.append("export %s=%s" % (name, _quote(value)))
         else:  # still shown, as a comment a shell skips: sh cannot hold this name
             lines.append("# not a shell name: %s=%s" % (name, jsonc.quote(value)))
+    if plan.fetch is not None:
+        lines.append("# before: fetch %s into %s (the program, setup.py and requirements.txt arrive with it)"
+                     % (jsonc.quote(plan.fetch), jsonc.quote(plan.cwd)))
     for step in plan.install:
         lines.append("# before: %s" % jsonc.dumps(step))
     if plan.chmod:

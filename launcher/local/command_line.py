@@ -1,9 +1,8 @@
 """The command line of ``sm-train local``: its options, read into Options; bad ones are UsageErrors."""
 
-import json
 import re
 
-from .. import options
+from .. import jsonc, options
 from ..errors import UsageError
 
 USAGE = """usage: python3 sm-train.pyz local [OPTIONS] [-- PROGRAM [ARG ...]]
@@ -86,7 +85,7 @@ def _take(opts, name, value):
             raise UsageError("--hp %r: expected KEY=VALUE" % value)
         if not key:
             raise UsageError("--hp %r: the key is empty" % value)
-        opts.hps.append(("hp", key, _value(text)))
+        opts.hps.append(("hp", key, _value(key, text)))
     elif name == "--hps":
         opts.hps.append(("hps", value))
     elif name == "--channel":
@@ -111,9 +110,13 @@ def _take(opts, name, value):
         setattr(opts, name[2:].replace("-", "_"), value)
 
 
-def _value(text):
-    """--hp's VALUE: its JSON value when it parses, else the text itself (the rule the toolkit decodes by)."""
+def _value(key, text):
+    """--hp's VALUE: its JSON value when it parses, else the text itself (the rule the toolkit decodes by);
+    nested too deep for the job to read (jsonc.MAX_DEPTH), an error now rather than in the job."""
     try:
-        return json.loads(text)
-    except (ValueError, RecursionError):
+        return jsonc.loads(text)
+    except ValueError:
         return text
+    except RecursionError:
+        pass
+    raise UsageError("--hp %s: the value is JSON nested more than %d levels deep" % (key, jsonc.MAX_DEPTH))

@@ -68,6 +68,8 @@ class LocalJob(object):
         except OSError as e:
             raise JobError("cannot create the tree %s: %s" % (self.opts.keep or "in " + tempfile.gettempdir(),
                                                                e.strerror or e))
+        except RecursionError:  # makedirs recurses once per folder it creates
+            raise JobError("cannot create the tree %s: too many folders to create" % self.opts.keep)
         self.trees = [self.base] if len(self.hosts) == 1 else [os.path.join(self.base, h) for h in self.hosts]
         try:
             for host, tree in zip(self.hosts, self.trees):

@@ -124,6 +124,9 @@ def _copy(src, dst, skip, what):
         raise JobError("%s: cannot copy %s: %s%s" % (what, errors[0][0], errors[0][2], more))
     except OSError as e:
         raise JobError("%s: cannot copy %s to %s: %s" % (what, src, dst, e.strerror or e))
+    except RecursionError:  # copytree recurses once per folder level
+        raise JobError("%s: cannot copy %s: its folders nest too deep, or a symbolic link in it leads back up"
+                       % (what, src))
 
 
 def _copy_file(src, dst):
@@ -141,10 +144,13 @@ def _writable(path):
 def rmtree(path):
     """Remove a tree the program may have made read-only (never following a link it left); best effort."""
     _open_up(path)
-    for folder, dirs, _ in os.walk(path):
-        for name in dirs:
-            _open_up(os.path.join(folder, name))
-    shutil.rmtree(path, ignore_errors=True)
+    try:
+        for folder, dirs, _ in os.walk(path):
+            for name in dirs:
+                _open_up(os.path.join(folder, name))
+        shutil.rmtree(path, ignore_errors=True)
+    except RecursionError:  # folders nested deeper than os.walk and rmtree recurse (Python < 3.12): left
+        pass
 
 
 def _open_up(folder):

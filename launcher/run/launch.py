@@ -43,10 +43,11 @@ def write_status_file(layout, path, text, keep_existing):
         log.warning("could not write %s: %s" % (path, e.strerror or e))
 
 
-def prepare(plan, env):
-    """The steps between the decision to run and exec: install commands, then the execute bit."""
+def prepare(plan, env, shown_install=None):
+    """The steps between the decision to run and exec: install commands, then the execute bit.
+    ``shown_install``: the same steps as logs and errors may show them (a CodeArtifact token hidden)."""
     if plan.install:
-        _install(plan.install, plan.cwd, env)
+        _install(plan.install, plan.cwd, env, shown_install or plan.install)
     if plan.chmod:
         try:
             os.chmod(plan.chmod, os.stat(plan.chmod).st_mode | 0o111)
@@ -54,7 +55,7 @@ def prepare(plan, env):
             raise NotExecutable("cannot make %s executable: %s" % (plan.chmod, e.strerror or e))
 
 
-def _install(steps, cwd, env):
+def _install(steps, cwd, env, shown):
     """Run the install commands. SIGTERM and SIGINT stop them (subprocess.call kills the running one):
     as PID 1 without a handler, a SageMaker stop during `pip install` would be ignored for 120 s."""
     import signal
@@ -67,15 +68,15 @@ def _install(steps, cwd, env):
 
     previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGTERM, signal.SIGINT)}
     try:
-        for step in steps:
-            log.info("Installing dependencies: %s" % " ".join(step))
+        for step, words in zip(steps, shown):
+            log.info("Installing dependencies: %s" % " ".join(words))
             try:
                 status = subprocess.call(step, cwd=cwd, env=env)
             except OSError as e:
-                raise JobError("could not run %s: %s" % (" ".join(step), e.strerror or e))
+                raise JobError("could not run %s: %s" % (" ".join(words), e.strerror or e))
             if status != 0:
                 raise JobError("dependency install failed (%s): %s (cwd %s)"
-                               % (statuses.describe_returncode(status), " ".join(step), cwd))
+                               % (statuses.describe_returncode(status), " ".join(words), cwd))
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)

@@ -1,0 +1,130 @@
+"""sagemaker_submit_directory into the empty code dir, as the toolkit's files.download_and_extract: an s3:// gzip
+tar, a local directory (copied), a local gzip tar, or a single file (copied into the code dir). A bundle is
+downloaded and extracted beside the code dir and moved in whole, so a failure leaves the code dir empty."""
+
+import os
+import shutil
+
+from .. import log, options
+from ..errors import JobError, Stopped
+
+DEFAULT_TIMEOUT = "1800"  # seconds for the whole fetch ($SM_TRAIN_FETCH_TIMEOUT): a bundle of a few GB
+
+
+def fetch(source, code_dir, env):
+    """Fill ``code_dir`` (missing or empty) from ``source``; SIGTERM and SIGINT stop it with Stopped."""
+    import signal
+
+    def stop(signum, frame):
+        raise Stopped(signum, signal.Signals(signum).name, "while fetching the code from %s" % source)
+
+    deadline = options.seconds(None, env, "SM_TRAIN_FETCH_TIMEOUT", DEFAULT_TIMEOUT)
+    previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        log.info("Provided path: %s  is empty, unzipping" % code_dir)  # sic: the toolkit's two spaces
+        try:
+            os.makedirs(code_dir, exist_ok=True)
+        except OSError as e:
+            raise JobError("cannot create the code directory %s: %s" % (code_dir, e.strerror or e))
+        if source.startswith("s3://"):
+            _staged(code_dir, lambda staging: _from_s3(source, staging, env, deadline, code_dir))
+        elif os.path.isdir(source):
+            _copy_dir(source, code_dir)
+        elif _is_tar(source):
+            _staged(code_dir, lambda staging: _extract(source, staging, source, code_dir))
+        else:
+            _copy_file(source, code_dir)
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+def _is_tar(source):
+    import tarfile
+
+    try:
+        return tarfile.is_tarfile(source)
+    except FileNotFoundError:
+        raise JobError("sagemaker_submit_directory %s: no such file or directory" % source)
+    except OSError as e:
+        raise JobError("sagemaker_submit_directory %s: cannot be read: %s" % (source, e.strerror or e))
+
+
+def _staged(code_dir, fill):
+    """Run ``fill(staging)`` on a new directory beside the code dir, then move what it made into the code dir."""
+    import tempfile
+
+    try:
+        staging = tempfile.mkdtemp(prefix=".sm-train-fetch-", dir=os.path.dirname(code_dir))
+    except OSError as e:
+        raise JobError("cannot create a staging directory beside %s: %s" % (code_dir, e.strerror or e))
+    try:
+        tree = os.path.join(staging, "code")
+        os.mkdir(tree)
+        fill(tree)
+        for name in sorted(os.listdir(tree)):
+            os.rename(os.path.join(tree, name), os.path.join(code_dir, name))
+    except OSError as e:
+        for name in os.listdir(code_dir):  # a move that failed half way: back to empty
+            _remove(os.path.join(code_dir, name))
+        raise JobError("cannot move the fetched code into %s: %s" % (code_dir, e.strerror or e))
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+def _remove(path):
+    if os.path.isdir(path) and not os.path.islink(path):
+        shutil.rmtree(path, ignore_errors=True)
+    else:
+        try:
+            os.unlink(path)
+        except OSError:
+            pass
+
+
+def _extract(tar_path, tree, shown, code_dir):
+    from .extract import extract
+
+    extract(tar_path, tree, shown, code_dir)
+
+
+def _from_s3(uri, tree, env, timeout, code_dir):
+    import time
+
+    from . import credentials, s3
+
+    deadline = time.monotonic() + timeout
+    bundle = os.path.join(os.path.dirname(tree), "sourcedir.tar.gz")
+    region = env["AWS_REGION"] if "AWS_REGION" in env else env.get("SAGEMAKER_REGION", "")
+    source = credentials.resolve(env, region or None)  # web identity's STS call goes to the client's region
+    size = s3.download(uri, bundle, source, region, env, deadline)
+    log.info("Downloaded %s (%d bytes, credentials from %s)" % (uri, size, source.source))
+    _extract(bundle, tree, uri, code_dir)
+
+
+def _copy_dir(source, code_dir):
+    """The toolkit's rmtree and copytree (links followed); a copy that fails leaves the code dir empty."""
+    if source == code_dir:
+        return
+    try:
+        os.rmdir(code_dir)
+        shutil.copytree(source, code_dir)
+    except (OSError, shutil.Error) as e:
+        _remove(code_dir)
+        os.makedirs(code_dir, exist_ok=True)
+        raise JobError("sagemaker_submit_directory %s: cannot be copied to %s: %s"
+                       % (source, code_dir, _first_error(e)))
+
+
+def _copy_file(source, code_dir):
+    try:
+        shutil.copy2(source, code_dir)
+    except OSError as e:
+        raise JobError("sagemaker_submit_directory %s: cannot be copied to %s: %s"
+                       % (source, code_dir, e.strerror or e))
+
+
+def _first_error(e):
+    if isinstance(e, shutil.Error) and e.args and isinstance(e.args[0], list) and e.args[0]:
+        return e.args[0][0][2]
+    return e.strerror if isinstance(e, OSError) and e.strerror else str(e)

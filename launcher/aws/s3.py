@@ -1,0 +1,270 @@
+"""Download one S3 object to a file, as boto3 would fetch it but on the standard library.
+
+One GetObject (no HeadObject first), asking for the object's checksum; the body streamed to the file in
+bounded memory, its length checked against Content-Length, a cut connection resumed with Range (If-Match on
+the ETag, so a changed object is never spliced). Bounded retries with backoff and jitter on connection
+failures, 5xx and throttling; one re-signed retry for a wrong-region answer and one for a skewed clock. Every
+request has a timeout and the whole download a deadline. Each failure is one JobError line: the URI, the
+operation, the HTTP status, S3's error code and message, and the credential source; never a secret."""
+
+import base64
+import hashlib
+import os
+import random
+import struct
+import time
+import zlib
+
+from launcher import log
+from launcher.aws import endpoints, http, sigv4
+from launcher.errors import JobError
+
+ATTEMPTS = 5  # failed attempts in a row (an attempt that brought bytes resets the count)
+REQUEST_TIMEOUT = 60.0  # botocore's connect and read timeouts, the default of download(request_timeout=)
+CHUNK = 1 << 20
+THROTTLING = frozenset(("SlowDown", "Throttling", "ThrottlingException", "ThrottledException", "RequestThrottled",
+                        "RequestThrottledException", "TooManyRequestsException", "RequestLimitExceeded",
+                        "ProvisionedThroughputExceededException", "BandwidthLimitExceeded", "EC2ThrottledException",
+                        "PriorRequestNotComplete", "TransactionInProgressException"))
+TRANSIENT = frozenset(("RequestTimeout", "RequestTimeoutException", "InternalError", "ServiceUnavailable"))
+REDIRECTS = frozenset(("PermanentRedirect", "AuthorizationHeaderMalformed", "IllegalLocationConstraintException"))
+
+
+class DeadlinePassed(JobError):
+    """The whole fetch ran past its deadline."""
+
+
+class _Retry(Exception):
+    """One attempt failed in a way worth another; ``free`` for the one-off region and clock corrections."""
+
+    def __init__(self, detail, throttled=False, free=False):
+        Exception.__init__(self, detail)
+        self.throttled, self.free = throttled, free
+
+
+def parse_uri(uri):
+    if not uri.startswith("s3://") or "/" not in uri[5:] or not uri[5:].split("/", 1)[0]:
+        raise JobError("cannot download %s: not an s3://bucket/key URI" % uri)
+    bucket, key = uri[5:].split("/", 1)
+    if not key:
+        raise JobError("cannot download %s: the URI names a bucket, not an object" % uri)
+    return bucket, key
+
+
+def error_document(body):
+    """{Code, Message, Region, ServerTime, ...} of an S3 XML error body; {} when there is none."""
+    if not body.strip():
+        return {}
+    from xml.etree import ElementTree
+    try:
+        root = ElementTree.fromstring(body)
+    except ElementTree.ParseError:
+        return {}
+    return {child.tag.rpartition("}")[2]: (child.text or "").strip() for child in root}
+
+
+class _Checksum:
+    """The first full-object checksum S3 sent that the standard library can compute (CRC32, SHA-256, SHA-1);
+    CRC32C and CRC64NVME cannot be, and composite (multipart) checksums cover parts, not the object."""
+
+    def __init__(self, answer):
+        self.name = self.expected = self._hash = None
+        self._crc = 0
+        if (answer.header("x-amz-checksum-type") or "FULL_OBJECT").upper() != "FULL_OBJECT":
+            return
+        for name in ("crc32", "sha256", "sha1"):
+            value = answer.header("x-amz-checksum-" + name)
+            if value and "-" not in value:
+                self.name, self.expected = name, value.strip()
+                self._hash = None if name == "crc32" else hashlib.new(name)
+                return
+
+    def update(self, data):
+        if self._hash is not None:
+            self._hash.update(data)
+        elif self.name:
+            self._crc = zlib.crc32(data, self._crc)
+
+    def actual(self):
+        digest = self._hash.digest() if self._hash is not None else struct.pack(">I", self._crc & 0xFFFFFFFF)
+        return base64.b64encode(digest).decode("ascii")
+
+
+class _Download:
+    def __init__(self, uri, out, credentials, region, environ, deadline, request_timeout):
+        self.uri, self.out, self.credentials, self.environ, self.deadline = uri, out, credentials, environ, deadline
+        self.request_timeout = request_timeout
+        self.bucket, self.key = parse_uri(uri)
+        self.url, self.region = endpoints.s3_url(self.bucket, self.key, region, environ, uri)
+        self.written, self.total, self.etag, self.checksum = 0, None, None, None
+        self.skew, self.redirected, self.skew_fixed, self.keys = 0.0, False, False, None
+
+    def where(self):
+        return "(credentials: %s; endpoint %s)" % (self.credentials.source, self.url.split("/")[2])
+
+    def fail(self, text, kind=JobError):
+        for secret in (self.keys.secret_key, self.keys.token) if self.keys else ():
+            if secret and len(secret) >= 8:  # a real secret, not a test's "x" that would mangle the text
+                text = text.replace(secret, "***")
+        return kind("cannot download %s: %s %s" % (self.uri, text, self.where()))
+
+    def timeout(self):
+        left = self.deadline - time.monotonic()
+        if left <= 0:
+            raise self.fail("the fetch deadline passed with %d of %s bytes written" % (
+                self.written, self.total if self.total is not None else "?"), DeadlinePassed)
+        return min(self.request_timeout, left)
+
+    def send(self, method, url, headers):
+        try:
+            self.keys = self.credentials.get()
+        except http.ConnectionFailed as error:  # a source that fetches keys and failed without saying so itself
+            raise self.fail("cannot get credentials: %s" % error)
+        signed = sigv4.sign(method, url, headers, sigv4.EMPTY_SHA256, self.keys, self.region, "s3",
+                            time.time() + self.skew)
+        try:
+            return http.request(method, url, signed, timeout=self.timeout(), environ=self.environ)
+        except http.ConnectionFailed as error:
+            raise _Retry(str(error))
+
+    def run(self):
+        failures = 0
+        while True:
+            before = self.written
+            try:
+                return self.attempt()
+            except _Retry as retry:
+                if retry.free:
+                    continue
+                failures = 0 if self.written > before else failures + 1
+                if failures >= ATTEMPTS:
+                    raise self.fail("GetObject failed %d times in a row; the last: %s" % (failures, retry))
+                delay = random.random() * min((1.0 if retry.throttled else 0.05) * 2 ** failures, 20.0)
+                if time.monotonic() + delay >= self.deadline:
+                    raise self.fail("the fetch deadline passed; the last error: %s" % retry, DeadlinePassed)
+                log.info("%s: %s; retrying in %.2f s (%d of %d failures)" % (self.uri, retry, delay, failures,
+                                                                             ATTEMPTS))
+                time.sleep(delay)
+
+    def attempt(self):
+        headers = {"x-amz-checksum-mode": "ENABLED"}
+        if self.written:
+            headers["Range"] = "bytes=%d-" % self.written
+            if self.etag:
+                headers["If-Match"] = self.etag
+        answer = self.send("GET", self.url, headers)
+        try:
+            if answer.status == 200 or (answer.status == 206 and self.written):
+                return self.stream(answer)
+            self.refuse(answer)
+        finally:
+            answer.close()
+
+    def stream(self, answer):
+        if answer.status == 200:  # a first answer, or a server that ignored Range: start over
+            self.out.seek(0)
+            self.out.truncate()
+            self.written, self.etag, self.checksum = 0, answer.header("ETag"), _Checksum(answer)
+            length = answer.header("Content-Length")
+            self.total = int(length) if length and length.strip().isdigit() else None
+        else:
+            first, _, size = (answer.header("Content-Range") or "").replace("bytes ", "").partition("/")
+            if first.split("-")[0] != str(self.written) or (self.total is not None and size != str(self.total)):
+                raise self.fail("GetObject answered Range bytes=%d- with Content-Range %r"
+                                % (self.written, answer.header("Content-Range")))
+        buffer = memoryview(bytearray(CHUNK))
+        while True:
+            self.timeout()
+            try:
+                n = answer.readinto(buffer)
+            except http.ConnectionFailed as error:
+                raise _Retry("%s after %d bytes" % (error, self.written))
+            if not n:
+                break
+            self.out.write(buffer[:n])
+            self.checksum.update(buffer[:n])
+            self.written += n
+        if self.total is not None and self.written != self.total:
+            raise _Retry("the body ended after %d of %d bytes" % (self.written, self.total))
+        if self.checksum.name and self.checksum.actual() != self.checksum.expected:
+            detail = "the body's %s is %s, S3 sent %s" % (self.checksum.name.upper(), self.checksum.actual(),
+                                                          self.checksum.expected)
+            self.written = 0
+            raise _Retry(detail)
+        return self.written
+
+    def refuse(self, answer):
+        """Raise the right thing for an answer that is not the object."""
+        document = error_document(answer.body(64 << 10)) if answer.status != 304 else {}
+        code = document.get("Code", "")
+        detail = "GetObject returned HTTP %d %s" % (answer.status, (code + ": " + document.get("Message", ""))
+                                                     if code else answer.reason + " (no error document)")
+        detail = " ".join(detail.split())[:600]
+        if self.written:
+            detail = "after %d of %s bytes, %s" % (self.written, self.total, detail)
+        if not self.redirected and (answer.status in (301, 302, 307) or code in REDIRECTS):
+            self.redirected = True
+            region = answer.header("x-amz-bucket-region") or document.get("Region") or self.bucket_region()
+            if region and region != self.region:
+                log.info("GetObject %s: the bucket is in %s, not %s; asking there" % (self.uri, region, self.region))
+                configured = endpoints.configured_endpoint(self.environ)
+                if not configured:
+                    self.url = endpoints.s3_url(self.bucket, self.key, region, self.environ, self.uri)[0]
+                self.region = region
+                raise _Retry(detail, free=True)
+        if code == "RequestTimeTooSkewed" and not self.skew_fixed:
+            self.skew_fixed = True
+            server = _server_time(answer.header("Date"), document.get("ServerTime"))
+            if server is not None:
+                self.skew = server - time.time()
+                log.info("GetObject %s: the clock is %.0f s off S3's; signing with S3's time" % (self.uri, -self.skew))
+                raise _Retry(detail, free=True)
+        if answer.status == 412 and self.written:  # If-Match failed: the object changed; start over
+            self.written = 0
+            raise _Retry("the object changed during the download")
+        if answer.status >= 500 or answer.status == 429 or code in THROTTLING or code in TRANSIENT:
+            raise _Retry(detail, throttled=answer.status in (429, 503) or code in THROTTLING)
+        raise self.fail(detail)
+
+    def bucket_region(self):
+        """The region HeadBucket reports in x-amz-bucket-region, even on an error answer."""
+        url = endpoints.s3_url(self.bucket, None, self.region, self.environ, self.uri)[0]
+        try:
+            answer = self.send("HEAD", url, {})
+        except _Retry:
+            return None
+        answer.close()
+        return answer.header("x-amz-bucket-region")
+
+
+def _server_time(date_header, server_time):
+    import calendar
+    from email.utils import mktime_tz, parsedate_tz
+    parsed = parsedate_tz(date_header) if date_header else None
+    if parsed:
+        return float(mktime_tz(parsed))
+    try:
+        return float(calendar.timegm(time.strptime(server_time[:19], "%Y-%m-%dT%H:%M:%S")))
+    except (TypeError, ValueError):
+        return None
+
+
+def download(uri, dest_path, credentials, region, environ, deadline, request_timeout=REQUEST_TIMEOUT):
+    """Fetch ``uri`` (s3://bucket/key) into ``dest_path`` and return the bytes written; the file is removed
+    again if the download fails. ``credentials`` has ``.get()`` (access_key, secret_key, token) and ``.source``;
+    ``deadline`` is a time.monotonic() value for the whole download; ``request_timeout`` bounds each connection
+    and each read within it."""
+    try:
+        out = open(dest_path, "wb")
+    except OSError as error:
+        raise JobError("cannot download %s: cannot write %s: %s" % (uri, dest_path, error.strerror or error))
+    with out:
+        done = False
+        try:
+            written = _Download(uri, out, credentials, region, environ, deadline, request_timeout).run()
+            done = True
+            return written
+        finally:
+            if not done:
+                out.close()
+                os.unlink(dest_path)

@@ -1,0 +1,79 @@
+"""The image tests' fixtures: the Docker daemon run.sh started (each test leaves it without containers or
+networks), Debian base images made with mmdebstrap, and the README's Dockerfiles built on them.
+
+tests/images is a package so that this conftest is ``images.conftest`` and never shadows tests/conftest.py,
+which the other test modules import as ``conftest``."""
+
+import os
+import subprocess
+
+import pytest
+
+from .harness import apt_sources, build, debian_release, docker, mpi_dockerfile, recipe, with_from
+
+WORK = os.environ.get("SM_TRAIN_IMAGES_WORK", "")  # set by run.sh, with DOCKER_HOST and SM_TRAIN_PYZ
+
+
+@pytest.fixture(autouse=True)
+def daemon():
+    """Every test needs run.sh's daemon; afterwards its containers and networks go, so tests stay apart."""
+    if not WORK:
+        pytest.skip("the image tests run through `make test-images`, which starts their Docker daemon")
+    yield
+    names = docker("ps", "-aq").split()
+    if names:
+        docker("rm", "-f", *names)
+    docker("network", "prune", "-f")
+
+
+@pytest.fixture(scope="session")
+def bases():
+    """{"plain": tag, "mpi": tag}: Debian images made by mmdebstrap from this machine's release and apt sources
+    (both at once), imported into the daemon. SM_TRAIN_IMAGES_CACHE, a folder, keeps the tarballs between runs."""
+    if not WORK:
+        pytest.skip("no daemon")
+    cache = os.environ.get("SM_TRAIN_IMAGES_CACHE") or WORK
+    wanted = {"plain": ["python3"], "mpi": mpi_dockerfile()[1]}
+    tars = {name: os.path.join(cache, "%s-%s.tar" % (debian_release(), "-".join(sorted(packages))))
+            for name, packages in wanted.items()}
+    started = {}
+    try:
+        for name, packages in wanted.items():
+            tar = tars[name]
+            if not os.path.exists(tar):  # mmdebstrap picks the format by the name: .tar
+                argv = ["mmdebstrap", "--quiet", "--variant=apt", "--include=" + ",".join(packages),
+                        debian_release(), tar[:-4] + ".part.tar", apt_sources()]
+                started[name] = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        for proc in started.values():
+            out = proc.communicate(timeout=900)[0]
+            assert proc.returncode == 0, "mmdebstrap failed:\n" + out.decode("utf-8", "replace")[-3000:]
+    finally:
+        for proc in started.values():
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+    tags = {}
+    for name, tar in tars.items():
+        if name in started:
+            os.rename(tar[:-4] + ".part.tar", tar)
+        tags[name] = "sm-base-" + name
+        docker("import", tar, tags[name])
+    return tags
+
+
+@pytest.fixture(scope="session")
+def recipe_image(bases, tmp_path_factory):
+    """The README's recipe, FROM our plain base: exec mode, job.py as train.py."""
+    return build("sm-recipe", with_from(recipe(), bases["plain"]), "job.py", tmp_path_factory)
+
+
+@pytest.fixture(scope="session")
+def supervised_image(recipe_image, tmp_path_factory):
+    """The recipe with its commented-out SM_TRAIN_SUPERVISE line switched on, as a layer on top of it."""
+    line = [ln for ln in recipe().splitlines() if ln.startswith("# ENV SM_TRAIN_SUPERVISE=")][0]
+    return build("sm-recipe-supervised", "FROM %s\n%s\n" % (recipe_image, line[2:]), "job.py", tmp_path_factory)
+
+
+@pytest.fixture(scope="session")
+def mpi_image(bases, tmp_path_factory):
+    return build("sm-mpi", with_from(mpi_dockerfile()[0], bases["mpi"]), "mpi_train.py", tmp_path_factory)
