@@ -29,6 +29,10 @@ SHEBANG = b"#!/usr/bin/env python3\n"
 EPOCH = (1980, 1, 1, 0, 0, 0)
 OLDEST = (3, 7)
 MINORS = range(7, 14)  # python3.7 ... python3.13, the versions the launcher is tested on
+# Left out of the bytecode, to keep the pyz under 1 MB with seven Pythons' worth: the code fetch, whose
+# network round trips dwarf the ~20 ms of compiling it, and `local`, which starts once per local run (its
+# hosts' starts use the bytecode). Their modules are compiled from the sources when imported.
+SOURCE_ONLY = ("launcher/aws/", "launcher/local/")
 
 # Parsable by Python 2 (and 3.6): the version check must run before anything older Pythons cannot read.
 # Compiled at every start (zipimport caches nothing), so it is kept short; the rest is BOOT.
@@ -138,7 +142,7 @@ def compile_all(files, pythons, strict):
     """{file name under pyc/: bytes}: the launcher's modules compiled by each interpreter, the first one
     of each version winning. An interpreter that cannot run or is too old is skipped, unless ``strict``
     (given with --python), where that is an error."""
-    names = sorted(n for n in files if n.startswith("launcher/"))
+    names = sorted(n for n in files if n.startswith("launcher/") and not n.startswith(SOURCE_ONLY))
     found = {}
     with tempfile.TemporaryDirectory(prefix="sm-train-build-") as tmp:
         for name in names:

@@ -144,6 +144,8 @@ def _valid(text, i):
                 i += 1
             else:
                 stack.append(c)
+                if len(stack) > MAX_DEPTH:  # as loads: too deep is an error, not "not JSON"
+                    raise _too_deep()
                 if c == "{":
                     i = _key(text, i)
                     if i < 0:

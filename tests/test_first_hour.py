@@ -134,6 +134,9 @@ def test_every_python_loads_its_own_bytecode(pyz):
         assert result.returncode == 0, result.stderr.decode()
         assert result.stdout.decode().startswith("sm-train ")
         assert "(Python %s." % version in result.stdout.decode() and "bytecode pyc/" + tag in result.stdout.decode()
+        # `local` and the code fetch are left out of the bytecode: their modules come from the sources
+        result = subprocess.run([python, pyz, "local", "--help"], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        assert result.returncode == 0 and b"--channel" in result.stdout, result.stderr.decode()
 
 
 def test_a_pyz_with_one_bytecode_folder_runs_on_every_python(tmp_path):
