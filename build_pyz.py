@@ -229,7 +229,7 @@ def main():
     shown = path if shown.startswith("..") else shown
     print("wrote %s: %d bytes, bytecode for Python %s" % (shown, os.path.getsize(path),
                                                           ", ".join(_version(f) for f in folders) or "none"))
-    print("sha256 %s  %s" % (digest, shown))  # the format `sha256sum -c` reads
+    print("%s  %s" % (digest, shown))  # as sha256sum prints it, so `sha256sum -c` can check a copy against it
 
 
 def _version(folder):

@@ -1,5 +1,5 @@
 """`make bench`: start-up cost and scaling of the launcher, as ratios against baselines measured in the
-same run (SPEC section 5), each line against its budget. Every figure is a median of interleaved runs
+same run (README, "Performance"), each line against its budget. Every figure is a median of interleaved runs
 on a clean interpreter: a fresh venv without pip, so no site-packages .pth file preloads modules and hides
 import costs. The launch and --print-env figures are taken on every Python 3.7+ found on this machine (the
 same search as build_pyz.py). Exits 1 naming every figure over its budget. Leaves nothing behind.

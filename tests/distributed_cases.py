@@ -6,7 +6,7 @@ Normalisation (``normalize``), and why each step is there:
 - the interpreter path -> "<PYTHON>": the toolkit's venv Python records, the test's Python runs the pyz;
 - the job's base dir -> "<BASE>": each side has its own temporary /opt/ml tree;
 - SM_NUM_CPUS and "num_cpus" inside SM_TRAINING_ENV -> "<CPUS>": recorded on one machine, checked on another;
-- PYTHONPATH -> "<PYTHONPATH>": the toolkit exports its own sys.path, sm-train the code dir (SPEC §2.2);
+- PYTHONPATH -> "<PYTHONPATH>": the toolkit exports its own sys.path, sm-train the code dir (README, difference 2);
 - PYTHONUNBUFFERED dropped: sm-train sets it for Python programs, a documented difference;
 - the pair "-x LD_PRELOAD=<...gethostname...so>" dropped from mpirun's argv: sm-train has no C extension to
   preload (README, "Distributed training").

@@ -1,5 +1,5 @@
-"""The package's shape as ARCHITECTURE describes it: imports go one way, from the frame down to the shared
-pieces, and no two modules import each other, even through functions' lazy imports."""
+"""The package's shape as the README's "Architecture" describes it: imports go one way, from the frame down to
+the shared pieces, and no two modules import each other, even through functions' lazy imports."""
 
 import ast
 import pathlib

@@ -3,6 +3,7 @@ Python too old, a quiet dry run, a stop while the start is still probing, and th
 this machine has."""
 
 import glob
+import hashlib
 import json
 import os
 import signal
@@ -256,3 +257,17 @@ def test_a_real_start_imports_no_slow_module(pyz, tmp_path, hps):
                 if line.startswith("import time:") and "|" in line}
     assert "launcher.cli" in imported
     assert not SLOW_MODULES & imported, SLOW_MODULES & imported
+
+
+def test_build_prints_the_path_and_sha256_that_sha256sum_checks(tmp_path):
+    out = tmp_path / "x.pyz"
+    result = subprocess.run([sys.executable, os.path.join(build_pyz.ROOT, "build_pyz.py"), "--output", str(out),
+                             "--python", sys.executable], stdout=subprocess.PIPE, cwd=str(tmp_path), check=True)
+    lines = result.stdout.decode().splitlines()
+    assert lines[0].startswith("wrote x.pyz: %d bytes, bytecode for Python %d.%d"
+                               % ((out.stat().st_size,) + sys.version_info[:2]))
+    with open(str(out), "rb") as f:
+        assert lines[1] == "%s  x.pyz" % hashlib.sha256(f.read()).hexdigest()
+    check = subprocess.run(["sha256sum", "-c"], input=(lines[1] + "\n").encode(), cwd=str(tmp_path),
+                           stdout=subprocess.PIPE)
+    assert check.returncode == 0 and check.stdout == b"x.pyz: OK\n"

@@ -4,7 +4,7 @@ pyz's --print-env gives the same variables, argv, cwd and install steps, or the 
 Machine-dependent values are normalised here and only here:
 - the base dir becomes <base>, the interpreter path <python>;
 - SM_NUM_CPUS and num_cpus in SM_TRAINING_ENV become <cpus> (the recording machine's CPU count);
-- PYTHONPATH is a deliberate difference (SPEC 2.2): the toolkit exports its own sys.path after the code
+- PYTHONPATH is a deliberate difference (README, difference 2): the toolkit exports its own sys.path after the code
   dir; sm-train exports the code dir followed by the PYTHONPATH it was given;
 - PYTHONUNBUFFERED=1 is a deliberate addition for Python programs (README, "PID 1 and signals").
 """

@@ -183,4 +183,4 @@ def test_build_is_reproducible(tmp_path):
         assert data == fb.read()
     assert data.startswith(b"#!/usr/bin/env python3\n")
     assert os.stat(a).st_mode & 0o111
-    assert len(data) < 1000 * 1000  # the pyz stays under 1 MB, bytecode included (SPEC, performance)
+    assert len(data) < 1000 * 1000  # the pyz stays under 1 MB, bytecode included (README, "Performance")
