@@ -133,7 +133,7 @@ _LITERALS = ("true", "false", "null", "NaN", "Infinity", "-Infinity")
 
 def _valid(text, i):
     """Whether the JSON value at ``i`` spans the text (up to white space), as the C scanner would parse it.
-    Iterative, so that nesting depth is left to the scanner's own limit."""
+    A loop, as the depth is the user's; past MAX_DEPTH it raises RecursionError, as loads does."""
     n = len(text)
     stack = []  # the open "[" and "{"
     while True:  # a value starts at i (after an object's key)
