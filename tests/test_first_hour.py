@@ -271,3 +271,30 @@ def test_build_prints_the_path_and_sha256_that_sha256sum_checks(tmp_path):
     check = subprocess.run(["sha256sum", "-c"], input=(lines[1] + "\n").encode(), cwd=str(tmp_path),
                            stdout=subprocess.PIPE)
     assert check.returncode == 0 and check.stdout == b"x.pyz: OK\n"
+
+
+def test_demo_leaves_nothing_behind(pyz, tmp_path):
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    result = subprocess.run([sys.executable, os.path.join(build_pyz.ROOT, "examples", "demo.py"), pyz],
+                            env=clean_env(TMPDIR=str(scratch)), stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    assert result.returncode == 0, result.stdout.decode()[-3000:]
+    assert b"demo: local exit status 0" in result.stdout
+    assert os.listdir(str(scratch)) == []
+
+
+def test_bench_shows_every_budget_and_leaves_nothing_behind(pyz, tmp_path):
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    result = subprocess.run([sys.executable, os.path.join(build_pyz.ROOT, "tests", "bench.py"), pyz, "--runs", "1",
+                             "--python", sys.executable], env=clean_env(TMPDIR=str(scratch)),
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=600)
+    out = result.stdout.decode()
+    figures = [line for line in out.splitlines() if line.rstrip().endswith((" ok", " OVER"))]
+    assert len(figures) == 4 + 3 + 2, out  # per Python: 2 trees x (launch, --print-env); scaling; size, RSS
+    assert all(" budget " in line for line in figures)
+    over = [line for line in figures if line.rstrip().endswith("OVER")]
+    assert result.returncode == (1 if over else 0), out
+    if over:
+        assert "figures over budget:" in out
+    assert os.listdir(str(scratch)) == []
