@@ -119,12 +119,13 @@ def main(argv=None, environ=None):
     try:
         plan, masked = make_plan(opts, layout, environ)
     except LauncherError as e:
-        return fail(hint(e, opts), layout, opts.print_env, opts.format)
+        status = fail(hint(e, opts), layout, opts.print_env, opts.format)
+        return end_dry_run(status) if opts.print_env else status
     if opts.print_env:
         from .core.show import show
 
         sys.stdout.write(show(plan, opts.format))
-        return 0
+        return end_dry_run(0)
     log_invocation(masked)
     env = plan.full_env(environ)
     try:
@@ -141,6 +142,17 @@ def main(argv=None, environ=None):
     except LauncherError as e:
         return fail(hint(e, opts), layout, False, opts.format)
     return 1  # execute() only returns by raising
+
+
+def end_dry_run(status):
+    """Exit at once, without the interpreter's teardown (2.5 ms, a tenth of a dry run): a dry run has
+    started nothing and holds nothing but its output, flushed here."""
+    try:
+        sys.stdout.flush()
+        sys.stderr.flush()
+    except (OSError, ValueError):  # a closed pipe (`--print-env | head -1`)
+        status = status or 1
+    os._exit(status)
 
 
 def code_origin():
