@@ -101,7 +101,7 @@ out, src = sys.argv[1:3]
 modules = {}
 for name in sys.argv[3:]:
     with open(os.path.join(src, name), "rb") as f:
-        code = compile(f.read(), name, "exec", dont_inherit=True)
+        code = compile(f.read(), name, "exec", dont_inherit=True, optimize=2)  # no docstrings: launcher/ reads none
     package = name.endswith("/__init__.py")
     module = name[:-len("/__init__.py") if package else -len(".py")].replace("/", ".")
     modules[module] = (package, name, zlib.compress(marshal.dumps(code), 9))

@@ -298,3 +298,18 @@ def test_bench_shows_every_budget_and_leaves_nothing_behind(pyz, tmp_path):
     if over:
         assert "figures over budget:" in out
     assert os.listdir(str(scratch)) == []
+
+
+def test_bytecode_compiled_with_optimize_2_changes_nothing():
+    """The pyz's bytecode is compiled with optimize=2 (no docstrings, no asserts): launcher/ must not use them."""
+    import ast
+
+    for folder, _, names in os.walk(os.path.join(build_pyz.ROOT, "launcher")):
+        for name in names:
+            if name.endswith(".py"):
+                with open(os.path.join(folder, name)) as f:
+                    tree = ast.parse(f.read())
+                for node in ast.walk(tree):
+                    assert not isinstance(node, ast.Assert), (name, node.lineno)
+                    assert not (isinstance(node, (ast.Name, ast.Attribute)) and
+                                getattr(node, "id", getattr(node, "attr", None)) in ("__doc__", "__debug__")), name
