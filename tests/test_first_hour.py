@@ -159,6 +159,26 @@ def test_a_pyz_with_one_bytecode_folder_runs_on_every_python(tmp_path):
     assert len(outputs) == 1  # the same rendering on every Python, but for the interpreter that runs train.py
 
 
+DUMP = """import json, os, sys
+with open(os.path.join(os.environ["SM_MODEL_DIR"], "seen.json"), "w") as f:
+    json.dump({"argv": sys.argv[1:], "env": {k: v for k, v in os.environ.items() if k.startswith("SM_")}}, f)
+"""
+
+
+@pytest.mark.parametrize("mode", [[], ["--supervise"]], ids=["exec", "supervise"])
+def test_every_python_starts_the_same_job_the_same_way(pyz, tmp_path, mode):
+    seen = set()
+    for version, python in pythons():
+        root = make_tree(tmp_path / version, dict(PROGRAM, epochs="3", optimizer="adam", layers="[64, 32]"),
+                         {"training": {}}, RC, {"train.py": DUMP})
+        os.makedirs(os.path.join(root, "model"))
+        result = run_pyz(pyz, "--root", root, *mode, python=python)
+        assert result.returncode == 0, (version, result.stderr.decode())
+        with open(os.path.join(root, "model", "seen.json")) as f:
+            seen.add(f.read().replace(root, "ROOT").replace(python, "PYTHON"))
+    assert len(seen) == 1
+
+
 # --- a stop while the start is still probing -------------------------------------------------------------
 
 def slow_probe_env(tmp_path):
