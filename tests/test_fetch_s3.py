@@ -170,3 +170,35 @@ def test_print_env_sends_no_request_and_changes_nothing(pyz, tmp_path):
         assert sorted(os.walk(base)) == before
     finally:
         listener.sock.close()
+
+
+def test_sigterm_during_the_fetch_stops_it_with_143(pyz, tmp_path):
+    """SageMaker stops a job whose download hangs: the fetch ends at once with the shell's status and says so."""
+    import signal
+    import time
+
+    held = []
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    sock.listen(4)
+    threading.Thread(target=lambda: held.append(sock.accept()), daemon=True).start()  # accepts, never answers
+    try:
+        base = job(tmp_path, "s3://sm-bucket/job-1/source/sourcedir.tar.gz")
+        env = {"PATH": os.environ["PATH"], "HOME": str(tmp_path), "AWS_REGION": "us-west-2",
+               "S3_ENDPOINT_URL": "http://127.0.0.1:%d" % sock.getsockname()[1], "AWS_ACCESS_KEY_ID": "AKID",
+               "AWS_SECRET_ACCESS_KEY": "secret"}
+        proc = subprocess.Popen([sys.executable, pyz, "--root", base], env=env, stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE)
+        deadline = time.monotonic() + 30
+        while not held and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert held, "the fetch never connected"
+        proc.send_signal(signal.SIGTERM)
+        out, err = proc.communicate(timeout=30)
+        assert proc.returncode == 143, err
+        with open(os.path.join(base, "output", "failure")) as f:
+            assert "stopped by SIGTERM (signal 15) while fetching the code from s3://" in f.read()
+        assert os.listdir(os.path.join(base, "code")) == []
+        assert sorted(os.listdir(base)) == ["code", "input", "model", "output"]
+    finally:
+        sock.close()
