@@ -202,3 +202,23 @@ def test_sigterm_during_the_fetch_stops_it_with_143(pyz, tmp_path):
         assert sorted(os.listdir(base)) == ["code", "input", "model", "output"]
     finally:
         sock.close()
+
+
+def test_the_fetch_deadline_names_its_setting(pyz, tmp_path):
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    sock.listen(4)
+    held = []
+    threading.Thread(target=lambda: held.append(sock.accept()), daemon=True).start()  # a server that never answers
+    try:
+        base = job(tmp_path, "s3://sm-bucket/job-1/source/sourcedir.tar.gz")
+        env = {"AWS_REGION": "us-west-2", "S3_ENDPOINT_URL": "http://127.0.0.1:%d" % sock.getsockname()[1],
+               "AWS_ACCESS_KEY_ID": "AKID", "AWS_SECRET_ACCESS_KEY": "secret", "SM_TRAIN_FETCH_TIMEOUT": "1"}
+        status, out, err = start(pyz, base, env)
+        assert status == 1, err
+        with open(os.path.join(base, "output", "failure")) as f:
+            text = f.read()
+        assert "deadline" in text and "SM_TRAIN_FETCH_TIMEOUT (1 s) sets the deadline" in text, text
+        assert os.listdir(os.path.join(base, "code")) == []
+    finally:
+        sock.close()
