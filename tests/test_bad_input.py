@@ -188,7 +188,7 @@ def test_empty_option_value_is_a_usage_error(pyz, tmp_path):
 def test_at_least_twenty_cases_each_a_failure_of_its_own(pyz, tmp_path):
     """The cases are twenty or more different failures, not a few repeated: their errors differ."""
     errors = {}
-    for i, (name, build, args, extra, status, words) in enumerate(CASES):
+    for i, (name, build, args, extra, _, _) in enumerate(CASES):
         root = str(tmp_path / str(i))
         build(root)
         result = run_pyz(pyz, "--root", root, "--print-env", "--format", "json", *args, env=clean_env(**extra))
