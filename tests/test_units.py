@@ -1,7 +1,6 @@
 """Unit tests of the pure stages: JSON through _json, hyperparameter rendering, entry-point names,
 masking, the region lookup."""
 
-import glob
 import json
 import os
 import random
@@ -9,6 +8,7 @@ import re
 import subprocess
 
 import pytest
+import pythons
 from conftest import ROOT
 
 from launcher import jsonc, masking
@@ -80,11 +80,12 @@ def test_jsonc_type_error_for_non_strings():
             jsonc.loads(value)
 
 
-@pytest.mark.parametrize("python", sorted(glob.glob("/root/.pyenv/versions/3.*/bin/python3")))
-def test_jsonc_matches_json_on_every_python_here(python):
+@pytest.mark.parametrize("version", pythons.WANTED)
+def test_jsonc_matches_json_on_every_python_here(version):
+    python = pythons.interpreter(version)
+    if not python:
+        pytest.skip(pythons.missing_reason(version))
     result = subprocess.run([python, "-c", PARITY_SCRIPT, ROOT], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    if b"SyntaxError" in result.stderr and b"3.6" in python.encode():
-        pytest.skip("older than 3.7")
     assert result.returncode == 0, result.stderr.decode()
 
 
