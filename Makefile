@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PYZ := dist/sm-train.pyz
 
-.PHONY: build demo test bench lint venv clean
+.PHONY: build demo test bench lint venv clean mutate
 
 build: $(PYZ)
 
@@ -14,7 +14,7 @@ $(PYZ): build_pyz.py $(wildcard launcher/*.py launcher/*/*.py)
 venv: $(BIN)/.installed
 
 $(BIN)/.installed: requirements-dev.txt
-	$(PYTHON) -m venv $(VENV)
+	@$(PYTHON) -m venv $(VENV) || { echo "make: '$(PYTHON) -m venv' failed; on Debian or Ubuntu it needs the python3-venv package (apt-get install python3-venv)" >&2; exit 1; }
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
 	touch $@
 
@@ -24,6 +24,10 @@ lint: venv
 
 test: lint build
 	$(BIN)/python -m pytest -q tests
+
+# Not part of `test`: each one-line mutation of tests/mutations.txt must make its tests fail (minutes).
+mutate: venv
+	$(BIN)/python tests/mutate.py
 
 demo: build
 	$(PYTHON) examples/demo.py $(PYZ)
