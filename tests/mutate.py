@@ -99,7 +99,7 @@ def main():
     try:
         copy = os.path.join(scratch, "repo")
         shutil.copytree(ROOT, copy, ignore=SKIP, symlinks=True)
-        every = " ".join(sorted({m["tests"].split(" -k ")[0] for m in mutations}))
+        every = " ".join(sorted({f for m in mutations for f in shlex.split(m["tests"].split(" -k ")[0])}))
         status, output = run_tests(copy, every)
         if status != 0:
             sys.exit("the unmutated copy fails its tests (%s); fix that first:\n%s" % (every, output))
