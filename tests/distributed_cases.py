@@ -8,8 +8,8 @@ Normalisation (``normalize``), and why each step is there:
 - the recording machine's CPU count (the golden file's "cpus"), in SM_NUM_CPUS and in SM_TRAINING_ENV's
   "num_cpus", -> this machine's os.cpu_count() on the toolkit's side only (``cpus_of_this_machine``);
 - PYTHONPATH -> "<PYTHONPATH>": the toolkit exports its own sys.path, sm-train the code dir (SPEC §2.2);
-- PYTHONUNBUFFERED dropped from sm-train's side where it is "1": sm-train sets it for Python programs, a
-  documented difference (every program of these cases is Python);
+- PYTHONUNBUFFERED: sm-train sets it for Python programs, a documented difference; test_distributed.py
+  requires it to be "1" on sm-train's side for a .py entry point (all these cases) and then drops it;
 - the pair "-x LD_PRELOAD=<...gethostname...so>" dropped from mpirun's argv: sm-train has no C extension to
   preload (README, "Distributed training").
 """
