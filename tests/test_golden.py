@@ -83,6 +83,7 @@ def test_matches_toolkit(pyz, tmp_path, path):
 
     assert status == 0, doc["error"]
     ours = normalise(doc["env"], base, sys.executable)
+    assert "cpus" in golden, "recorded without the machine's CPU count: record it again (tests/record_golden.py)"
     theirs = cpus_of_this_machine(normalise(expected["env"], "<base>", "<python>"), golden["cpus"])
     code_dir = os.path.join(base, "code")
     assert ours.pop("PYTHONPATH") == "<base>/code" + (":" + env["PYTHONPATH"] if "PYTHONPATH" in env else "")
