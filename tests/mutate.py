@@ -59,7 +59,10 @@ def mutated(text, original, replacement):
 
 def run_tests(copy, args):
     """pytest's status for ``args`` in ``copy``, and the tail of what it printed."""
-    argv = [sys.executable, "-m", "pytest", "-q", "-x", "-p", "no:cacheprovider"] + shlex.split(args)
+    # its own --basetemp: pytest's clean-up of a shared temporary folder can fail a run whose tests passed
+    basetemp = os.path.join(os.path.dirname(copy), "pytest")
+    argv = [sys.executable, "-m", "pytest", "-q", "-x", "-p", "no:cacheprovider", "--basetemp", basetemp]
+    argv += shlex.split(args)
     try:
         result = subprocess.run(argv, cwd=copy, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=LIMIT)
     except subprocess.TimeoutExpired:
