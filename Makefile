@@ -14,7 +14,8 @@ $(PYZ): build_pyz.py $(wildcard launcher/*.py launcher/*/*.py)
 venv: $(BIN)/.installed
 
 $(BIN)/.installed: requirements-dev.txt
-	@$(PYTHON) -m venv $(VENV) || { echo "make: '$(PYTHON) -m venv' failed; on Debian or Ubuntu it needs the python3-venv package (apt-get install python3-venv)" >&2; exit 1; }
+	@$(PYTHON) -c "import ensurepip" 2>/dev/null || { echo "make: $(PYTHON) -m venv needs ensurepip: on Debian or Ubuntu, apt-get install python3-venv" >&2; exit 1; }
+	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
 	touch $@
 
