@@ -111,7 +111,9 @@ def main():
             verdict, output = check(copy, mutation)
             print("%2d/%d %-8s %s" % (number, len(mutations), verdict.split(":")[0], mutation["promise"]))
             sys.stdout.flush()
-            if verdict != "caught":
+            if verdict == "caught":  # which test caught it, so that a failure for an unrelated reason shows
+                print("   " + next((line for line in output.splitlines() if line.startswith("FAILED ")), "?"))
+            else:
                 bad += 1
                 print("   %s\n   %s: %s -> %s\n%s" % (verdict, mutation["file"], mutation["from"], mutation["to"],
                                                    output))
