@@ -119,6 +119,9 @@ def main():
                                                    output))
         print("%d of %d mutations caught" % (len(mutations) - bad, len(mutations)))
         return 1 if bad else 0
+    except KeyboardInterrupt:
+        print("interrupted; only the copy was mutated, and it is removed")
+        return 130
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
 
