@@ -36,10 +36,11 @@ def main():
     doc = {"toolkit": "sagemaker-training " + version("sagemaker-training"),
            "internal_names": list(params.SAGEMAKER_HYPERPARAMETERS),
            "entry_point_pattern": process._SAFE_ENTRY_POINT.pattern,
-           "entry_points": [[name, accepted(name)] for name in names()]}
-    with open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "toolkit.json"), "w") as f:
-        json.dump(doc, f, indent=0, ensure_ascii=False)
-        f.write("\n")
+           "entry_points": [[name, accepted(name)] for name in names()]}  # last: written one entry a line
+    head = json.dumps(doc, indent=1, ensure_ascii=False).split('\n "entry_points"')[0]
+    entries = ",\n".join("  " + json.dumps(entry, ensure_ascii=False) for entry in doc["entry_points"])
+    with open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "toolkit.json"), "w", encoding="utf-8") as f:
+        f.write(head + '\n "entry_points": [\n' + entries + "\n ]\n}\n")  # one name a line
 
 
 if __name__ == "__main__":
