@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PYZ := dist/sm-train.pyz
 
-.PHONY: build demo test test-images bench lint venv clean
+.PHONY: build demo test test-images bench lint venv clean mutate
 
 build: $(PYZ)
 
@@ -14,6 +14,7 @@ $(PYZ): build_pyz.py $(wildcard launcher/*.py launcher/*/*.py)
 venv: $(BIN)/.installed
 
 $(BIN)/.installed: requirements-dev.txt
+	@$(PYTHON) -c "import ensurepip" 2>/dev/null || { echo "make: $(PYTHON) -m venv needs ensurepip: on Debian or Ubuntu, apt-get install python3-venv" >&2; exit 1; }
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
 	touch $@
@@ -28,6 +29,10 @@ test: lint build
 # Real images against a Docker daemon of its own (root only; otherwise one line and a skip): tests/images/run.sh.
 test-images: build
 	SM_TRAIN_PYZ=$(CURDIR)/$(PYZ) bash tests/images/run.sh
+
+# Not part of `test`: each one-line mutation of tests/mutations.txt must make its tests fail (minutes).
+mutate: venv
+	$(BIN)/python tests/mutate.py
 
 demo: build
 	$(PYTHON) examples/demo.py $(PYZ)
