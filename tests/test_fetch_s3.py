@@ -12,8 +12,8 @@ import tarfile
 import threading
 
 import pytest
+import pythons
 from moto_server import moto  # noqa: F401 - the fixture
-from test_extract import find_python
 
 TRAIN = """import json, os, sys
 from lib.helper import VALUE
@@ -99,9 +99,9 @@ def test_an_sse_kms_object(pyz, tmp_path, moto):  # noqa: F811
 
 
 def test_python_3_7_fetches_too(pyz, tmp_path, moto, bundle_uri):  # noqa: F811
-    python = find_python("3.7")
+    python = pythons.interpreter("3.7")
     if python is None:
-        pytest.skip("no Python 3.7 found")
+        pytest.skip(pythons.missing_reason("3.7"))
     base = job(tmp_path, bundle_uri)
     status, out, err = start(pyz, base, moto.environ(), python=python)
     assert status == 0, err
