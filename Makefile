@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 PYZ := dist/sm-train.pyz
 PIP := $(BIN)/python -m pip install --disable-pip-version-check --progress-bar on
 
-.PHONY: build demo test test-engines test-images engines bench lint venv clean
+.PHONY: build demo test test-engines test-images engines bench lint venv clean mutate
 
 build: $(PYZ)
 
@@ -16,6 +16,7 @@ venv: $(BIN)/.installed
 
 # pip prints each download with its size and a progress bar: nothing here runs silently for minutes.
 $(BIN)/.installed: requirements-dev.txt
+	@$(PYTHON) -c "import ensurepip" 2>/dev/null || { echo "make: $(PYTHON) -m venv needs ensurepip: on Debian or Ubuntu, apt-get install python3-venv" >&2; exit 1; }
 	$(PYTHON) -m venv $(VENV)
 	@echo "make: installing requirements-dev.txt into $(VENV) (the test tools, tens of MB)"
 	$(PIP) -r requirements-dev.txt
@@ -45,11 +46,17 @@ test-engines: engines lint build
 test-images: build
 	SM_TRAIN_PYZ=$(CURDIR)/$(PYZ) bash tests/images/run.sh
 
+# Not part of `test`: each one-line mutation of tests/mutations.txt must make its tests fail (minutes).
+mutate: venv
+	$(BIN)/python tests/mutate.py
+
 demo: build
 	$(PYTHON) examples/demo.py $(PYZ)
 
-bench: build
-	$(PYTHON) tests/bench.py $(PYZ)
+# Every figure prints its budget; the target fails when any is over (bench_fetch.py makes .venv-toolkit once).
+bench: build venv
+	status=0; $(PYTHON) tests/bench.py $(PYZ) || status=1; \
+	$(BIN)/python tests/bench_fetch.py $(PYZ) || status=1; exit $$status
 
 clean:
-	rm -rf dist $(VENV) .venv-images .pytest_cache
+	rm -rf dist $(VENV) .venv-images .venv-toolkit .pytest_cache

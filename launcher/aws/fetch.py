@@ -97,7 +97,10 @@ def _from_s3(uri, tree, env, timeout, code_dir):
     bundle = os.path.join(os.path.dirname(tree), "sourcedir.tar.gz")
     region = env["AWS_REGION"] if "AWS_REGION" in env else env.get("SAGEMAKER_REGION", "")
     source = credentials.resolve(env, region or None)  # web identity's STS call goes to the client's region
-    size = s3.download(uri, bundle, source, region, env, deadline)
+    try:
+        size = s3.download(uri, bundle, source, region, env, deadline)
+    except s3.DeadlinePassed as e:
+        raise s3.DeadlinePassed("%s; SM_TRAIN_FETCH_TIMEOUT (%g s) sets the deadline" % (e, timeout))
     log.info("Downloaded %s (%d bytes, credentials from %s)" % (uri, size, source.source))
     _extract(bundle, tree, uri, code_dir)
 
