@@ -28,7 +28,7 @@ ROOT = os.path.dirname(os.path.abspath(__file__))
 SHEBANG = b"#!/usr/bin/env python3\n"
 EPOCH = (1980, 1, 1, 0, 0, 0)
 OLDEST = (3, 7)
-MINORS = range(7, 14)  # python3.7 ... python3.13, the versions the launcher is tested on
+MINORS = range(7, 15)  # python3.7 ... python3.14, the versions the tests look for (tests/pythons.py)
 # Left out of the bytecode, to keep the pyz under 1 MB with seven Pythons' worth: the code fetch, whose
 # network round trips dwarf the ~18 ms of compiling it, and `local` (~6 ms), which starts once per local run (its
 # hosts' starts use the bytecode). Their modules are compiled from the sources when imported.

@@ -12,6 +12,7 @@ import sys
 import time
 
 import pytest
+import pythons
 from conftest import clean_env, make_tree, run_pyz
 
 import build_pyz
@@ -88,16 +89,11 @@ def test_dry_run_stderr_has_only_warnings_and_errors(pyz, tmp_path):
 
 # --- the Pythons of this machine ------------------------------------------------------------------------
 
-def pythons():
-    """One interpreter per version found (build_pyz's search), as (version, path)."""
-    seen = {}
-    for path in build_pyz.find_pythons():
-        out = subprocess.run([path, "-c", "import sys; print('%d.%d' % sys.version_info[:2])"],
-                             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
-        version = out.stdout.decode().strip()
-        if out.returncode == 0 and version not in seen and tuple(map(int, version.split("."))) >= (3, 7):
-            seen[version] = path
-    return sorted(seen.items())
+def interpreters():
+    """(version, path) of each Python 3.7+ the tests find (tests/pythons.py), oldest first."""
+    found = [(version, pythons.interpreter(version)) for version in pythons.WANTED if version in pythons.found()]
+    assert found, "no Python 3.7+ found"
+    return found
 
 
 def too_old_pythons():
@@ -127,14 +123,17 @@ def test_python_too_old_gets_one_line(pyz, tmp_path, python):
 
 
 def test_every_python_loads_its_own_bytecode(pyz):
-    found = pythons()
-    assert len(build_pyz.bytecode_folders(pyz)) == len(found)
-    for version, python in found:
-        tag = "cpython-%s-" % version.replace(".", "")
+    built = {folder.split("-")[1] for folder in build_pyz.bytecode_folders(pyz)}  # "37", ..., "313"
+    assert "%d%d" % sys.version_info[:2] in built
+    for version, python in interpreters():
         result = subprocess.run([python, pyz, "--version"], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         assert result.returncode == 0, result.stderr.decode()
-        assert result.stdout.decode().startswith("sm-train ")
-        assert "(Python %s." % version in result.stdout.decode() and "bytecode pyc/" + tag in result.stdout.decode()
+        shown = result.stdout.decode()
+        assert shown.startswith("sm-train ") and "(Python %s." % version in shown
+        if version.replace(".", "") in built:  # a Python the build found (PATH, pyenv) has its own bytecode
+            assert "bytecode pyc/cpython-%s-" % version.replace(".", "") in shown, shown
+        else:
+            assert "compiled from the sources" in shown, shown
         # `local` and the code fetch are left out of the bytecode: their modules come from the sources
         result = subprocess.run([python, pyz, "local", "--help"], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         assert result.returncode == 0 and b"--channel" in result.stdout, result.stderr.decode()
@@ -144,13 +143,13 @@ def test_a_pyz_with_one_bytecode_folder_runs_on_every_python(tmp_path):
     single = build_pyz.build(str(tmp_path / "single.pyz"), [sys.executable])
     assert len(build_pyz.bytecode_folders(single)) == 1
     mine = "%d.%d" % sys.version_info[:2]
-    for version, python in pythons():
+    for version, python in interpreters():
         shown = subprocess.run([python, single, "--version"], stdout=subprocess.PIPE).stdout.decode()
         assert ("bytecode pyc/" in shown) == (version == mine), shown
         assert ("compiled from the sources" in shown) == (version != mine), shown
     root = make_tree(tmp_path / "ml", dict(PROGRAM, epochs="3", optimizer="adam"), {}, RC, TRAIN)
     outputs = set()
-    for version, python in pythons():
+    for version, python in interpreters():
         result = run_pyz(single, "--root", root, "--print-env", "--format", "json", python=python)
         assert result.returncode == 0, (version, result.stderr.decode())
         env = json.loads(result.stdout.decode())["env"]
@@ -168,7 +167,7 @@ with open(os.path.join(os.environ["SM_MODEL_DIR"], "seen.json"), "w") as f:
 @pytest.mark.parametrize("mode", [[], ["--supervise"]], ids=["exec", "supervise"])
 def test_every_python_starts_the_same_job_the_same_way(pyz, tmp_path, mode):
     seen = set()
-    for version, python in pythons():
+    for version, python in interpreters():
         root = make_tree(tmp_path / version, dict(PROGRAM, epochs="3", optimizer="adam", layers="[64, 32]"),
                          {"training": {}}, RC, {"train.py": DUMP})
         os.makedirs(os.path.join(root, "model"))
