@@ -68,15 +68,31 @@ def wall(argv, env):
     return elapsed
 
 
+class Timing(dict):
+    """The median seconds of each command, and the runs behind them. A ratio or a difference is the median
+    of the per-round ones: the commands of one round ran back to back, so a load that comes and goes on a
+    shared machine weighs on both sides of each round alike."""
+
+    def __init__(self, times):
+        dict.__init__(self, ((name, statistics.median(v)) for name, v in times.items()))
+        self.times = times
+
+    def ratio(self, name, base):
+        return statistics.median(a / b for a, b in zip(self.times[name], self.times[base]))
+
+    def excess(self, name, base):
+        return statistics.median(a - b for a, b in zip(self.times[name], self.times[base]))
+
+
 def measure(commands, env, runs):
-    """Interleave the commands ``runs`` times; the median seconds of each."""
+    """Interleave the commands ``runs`` times, after one warm-up round for the page cache."""
     times = {name: [] for name in commands}
-    for argv in commands.values():  # warm the page cache once
+    for argv in commands.values():
         wall(argv, env)
     for _ in range(runs):
         for name, argv in commands.items():
             times[name].append(wall(argv, env))
-    return {name: statistics.median(v) for name, v in times.items()}
+    return Timing(times)
 
 
 # A process's peak RSS starts at its parent's size when it is forked (and is kept across exec), so the
@@ -145,14 +161,12 @@ def per_python(budgets, pyz, python, trees, null_pyz, env, runs):
         commands["launch " + name] = [python, pyz, "train", "--root", root]
         commands["dry " + name] = [python, pyz, "--root", root, "--print-env"]
     t = measure(commands, env, runs)
-    for name in trees:
-        budgets.line("  launch, %s" % name, "%5.1f ms %5.2fx" % (t["launch " + name] * 1e3,
-                                                               t["launch " + name] / t["null zipapp"]),
-                     t["launch " + name] / t["null zipapp"], LAUNCH_BUDGET, "x")
-    for name in trees:
-        budgets.line("  --print-env, %s" % name, "%5.1f ms %5.2fx" % (t["dry " + name] * 1e3,
-                                                                    t["dry " + name] / t["python -c pass"]),
-                     t["dry " + name] / t["python -c pass"], DRY_BUDGET, "x")
+    for kind, label, base, budget in (("launch ", "launch", "null zipapp", LAUNCH_BUDGET),
+                                      ("dry ", "--print-env", "python -c pass", DRY_BUDGET)):
+        for name in trees:
+            ratio = t.ratio(kind + name, base)
+            budgets.line("  %s, %s" % (label, name), "%5.1f ms %5.2fx" % (t[kind + name] * 1e3, ratio), ratio,
+                         budget, "x")
     return t
 
 
@@ -176,7 +190,8 @@ def run(pyz, work, args):
     null_pyz = null_launcher(work, train)
     budgets = Budgets()
     found = pythons(args.python)
-    print("sm-train bench: %s, %d interleaved runs each, medians, a clean venv per Python" % (pyz, args.runs))
+    print("sm-train bench: %s, %d interleaved rounds, medians (of each round's ratio, for a ratio), a clean venv "
+          "per Python" % (pyz, args.runs))
     print("trees: the SDK's two encodings of %d hyperparameters, %d hosts, %d channels"
           % (len(VALUES), len(HOSTS), len(CHANNELS)))
     print()
@@ -188,7 +203,7 @@ def run(pyz, work, args):
         figures = per_python(budgets, pyz, clean, trees, null_pyz, env, args.runs)
         # The null zipapp starts Python twice (itself, then train.py): less one start, it is what any zipapp
         # pays before its first line runs, the floor under the --print-env ratio.
-        floor = (figures["null zipapp"] - figures["python -c pass"]) / figures["python -c pass"]
+        floor = figures.ratio("null zipapp", "python -c pass") - 1
         print("    null zipapp %.1f ms, python -c pass %.1f ms; a zipapp's own floor for --print-env: %.2fx"
               % (figures["null zipapp"] * 1e3, figures["python -c pass"] * 1e3, floor))
         if python == sys.executable or builder is None or version == "%d.%d" % sys.version_info[:2]:
@@ -209,11 +224,11 @@ def run(pyz, work, args):
     # 10,000 hyperparameters make SM_HPS and SM_USER_ARGS longer than the 128 KiB Linux passes per variable:
     # the dry run renders everything, then reports that the exec would fail (status 1).
     for name in scaled:
-        extra = (t[name] - t["typical"]) * 1e3
+        extra = t.excess(name, "typical") * 1e3
         budgets.line("  " + name, "%+6.1f ms" % extra, extra, SCALE_BUDGET_MS, "ms")
     direct = measure({"direct": [python, train], "null zipapp": [python, null_pyz]}, env, args.runs)
     print("  (for scale: python3 train.py %.1f ms, the null zipapp %.2fx that)"
-          % (direct["direct"] * 1e3, direct["null zipapp"] / direct["direct"]))
+          % (direct["direct"] * 1e3, direct.ratio("null zipapp", "direct")))
     print()
     print("size and memory")
     size_kb = os.path.getsize(pyz) / 1000.0
