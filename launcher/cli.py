@@ -255,9 +255,9 @@ def log_invocation(plan):
 
 def hint(error, opts):
     """A mistyped `local` or `train` is taken for the program's name: say which word was meant."""
-    from .errors import NoJob, NotFound
+    from .errors import NotFound
 
-    if opts.typed_command and isinstance(error, (NoJob, NotFound)):
+    if opts.typed_command and isinstance(error, NotFound):
         word = options.closest(opts.command[0], ("local", "train"))
         if word and word != opts.command[0]:
             error.args = ("%s (did you mean `sm-train.pyz %s`? %r was taken for the program to run)"
