@@ -156,3 +156,17 @@ def test_print_env_shows_the_fetch_and_changes_nothing(pyz, tmp_path):
         else:
             assert "# before: fetch %s into %s" % (json.dumps(uri), json.dumps(os.path.join(base, "code"))) in out
     assert bundles.snapshot(top) == before
+
+
+def test_a_directory_that_cannot_be_copied_leaves_the_code_dir_empty(pyz, tmp_path):
+    top = str(tmp_path)
+    source = os.path.join(top, "src")
+    os.makedirs(source)
+    with open(os.path.join(source, "train.py"), "w") as f:
+        f.write(bundles.PY)
+    os.symlink(os.path.join(top, "nowhere"), os.path.join(source, "dangling"))  # copytree follows links: fails
+    status, records, err = start(pyz, top, source)
+    assert status == 1, err
+    errors = [line for line in err.splitlines() if " sm-train ERROR " in line]
+    assert len(errors) == 1 and "sagemaker_submit_directory %s: cannot be copied" % source in errors[0], err
+    assert os.listdir(os.path.join(top, "opt", "ml", "code")) == []
