@@ -6,16 +6,17 @@ after SIGTERM; faults end with everything uploaded or the failure file naming wh
 import hashlib
 import json
 import os
+import random
 import signal
 import subprocess
 import sys
 import time
 
+import moto_server
 import pytest
 from conftest import clean_env, make_tree, print_env, run_pyz
 from credential_stubs import Stub, creds_doc
 from fault_proxy import FaultProxy
-from moto_server import moto  # noqa: F401 - the fixture
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 TREE = os.path.join(HERE, "intermediate_tree.py")
@@ -24,6 +25,11 @@ with open(os.path.join(HERE, "golden_intermediate", "keys.json")) as _f:
 ONE = ("import os, sys\nd = os.path.join(sys.argv[1], 'a')\nos.makedirs(d)\n"
        "open(os.path.join(d, 'b.txt'), 'w').write('one file\\n')\n")
 PID = "import os, sys\nprint('pid', os.getpid())\n"
+
+
+@pytest.fixture(scope="session")
+def server():
+    return moto_server.start()
 
 
 def job(tmp_path, location, **hps):
@@ -35,13 +41,13 @@ def intermediate(root):
     return os.path.join(root, "output", "intermediate")
 
 
-def objects(moto, prefix):
+def objects(server, prefix):
     """{key: sha256} of every object under ``prefix``."""
-    s3 = moto.client()
+    s3 = server.client()
     found = {}
-    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=moto.bucket, Prefix=prefix):
+    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=server.bucket, Prefix=prefix):
         for item in page.get("Contents", []):
-            body = s3.get_object(Bucket=moto.bucket, Key=item["Key"])["Body"].read()
+            body = s3.get_object(Bucket=server.bucket, Key=item["Key"])["Body"].read()
             found[item["Key"]] = hashlib.sha256(body).hexdigest()
     return found
 
@@ -56,11 +62,11 @@ def failure(root):
 
 
 @pytest.mark.parametrize("case", sorted(GOLDEN))
-def test_keys_and_bytes_as_the_toolkit(pyz, moto, tmp_path, case):
+def test_keys_and_bytes_as_the_toolkit(pyz, server, tmp_path, case):
     golden = GOLDEN[case]  # the same forms, with "golden" made "ours" so the two never share a key
     root = job(tmp_path, golden["sagemaker_s3_output"].replace("golden", "ours"))
     name = golden["TRAINING_JOB_NAME"]
-    env = clean_env(**moto.environ(**({"TRAINING_JOB_NAME": name.replace("golden", "ours")} if name else {})))
+    env = clean_env(**server.environ(**({"TRAINING_JOB_NAME": name.replace("golden", "ours")} if name else {})))
     program = [TREE] if golden["program"] == "tree" else ["-c", ONE]
     result = run_pyz(pyz, "--root", root, "--", sys.executable, *program, intermediate(root), env=env, timeout=300)
     assert result.returncode == 0, result.stderr.decode()[-3000:]
@@ -70,14 +76,14 @@ def test_keys_and_bytes_as_the_toolkit(pyz, moto, tmp_path, case):
     if golden["program"] == "tree":  # the toolkit misses the file renamed in; sm-train uploads it
         assert prefix + "sub/renamed-in.bin" not in expected
         expected[prefix + "sub/renamed-in.bin"] = program_digests(result)["sub/renamed-in.bin"]
-    assert objects(moto, prefix) == expected
+    assert objects(server, prefix) == expected
     files = program_digests(result) if golden["program"] == "tree" else golden["files"]
     assert {key[len(prefix):]: digest for key, digest in expected.items()} == files  # the last versions
 
 
-def test_supervised_and_said_so(pyz, moto, tmp_path):
+def test_supervised_and_said_so(pyz, server, tmp_path):
     root = job(tmp_path, "s3://sm-bucket/said/so")
-    env = clean_env(**moto.environ(TRAINING_JOB_NAME="job-2"))
+    env = clean_env(**server.environ(TRAINING_JOB_NAME="job-2"))
     status, shown, _ = print_env(pyz, root, "--", sys.executable, "-c", PID, env=env)
     assert status == 0
     assert set(shown) >= {"env", "argv", "cwd", "error"}
@@ -132,26 +138,26 @@ def test_plain_start_loads_no_upload_code(pyz, tmp_path):
     assert not {m for m in modules if m.startswith(("launcher.aws", "urllib", "threading", "ctypes"))}
 
 
-def test_polling_fallback(pyz, moto, tmp_path):
+def test_polling_fallback(pyz, server, tmp_path):
     root = job(tmp_path, "s3://sm-bucket/polled")
-    env = clean_env(**moto.environ(TRAINING_JOB_NAME="job-p", SM_TRAIN_INTERMEDIATE_POLL="0.2"))
+    env = clean_env(**server.environ(TRAINING_JOB_NAME="job-p", SM_TRAIN_INTERMEDIATE_POLL="0.2"))
     result = run_pyz(pyz, "--root", root, "--", sys.executable, TREE, intermediate(root), env=env, timeout=300)
     assert result.returncode == 0, result.stderr.decode()[-3000:]
     assert "(polling)" in result.stderr.decode()
     prefix = "polled/job-p/output/intermediate/"
-    assert {k[len(prefix):]: v for k, v in objects(moto, prefix).items()} == program_digests(result)
+    assert {k[len(prefix):]: v for k, v in objects(server, prefix).items()} == program_digests(result)
 
 
-def test_thousand_small_files(pyz, moto, tmp_path):
+def test_thousand_small_files(pyz, server, tmp_path):
     root = job(tmp_path, "s3://sm-bucket/many")
     program = ("import os, sys\nfor i in range(1000):\n    d = os.path.join(sys.argv[1], 'd%d' % (i % 10))\n"
                "    os.makedirs(d, exist_ok=True)\n    open(os.path.join(d, 'f%04d' % i), 'w').write(str(i))\n")
-    env = clean_env(**moto.environ(TRAINING_JOB_NAME="job-m"))
+    env = clean_env(**server.environ(TRAINING_JOB_NAME="job-m"))
     result = run_pyz(pyz, "--root", root, "--", sys.executable, "-c", program, intermediate(root), env=env,
                      timeout=600)
     assert result.returncode == 0, result.stderr.decode()[-3000:]
     prefix = "many/job-m/output/intermediate/"
-    got = objects(moto, prefix)
+    got = objects(server, prefix)
     assert got == {prefix + "d%d/f%04d" % (i % 10, i): hashlib.sha256(str(i).encode()).hexdigest()
                    for i in range(1000)}
     assert not os.listdir(os.path.join(intermediate(root), ".tmp.sagemaker_s3_sync", "d0"))  # copies removed
@@ -162,11 +168,11 @@ SLEEPER = ("import os, random, sys, time\nd = sys.argv[1]\n"
            "open(sys.argv[2], 'w').close()\ntime.sleep(300)\n")
 
 
-def test_sigterm_during_a_40_mib_upload(pyz, moto, tmp_path):
-    proxy = FaultProxy(moto.endpoint)
+def test_sigterm_during_a_40_mib_upload(pyz, server, tmp_path):
+    proxy = FaultProxy(server.endpoint)
     try:
         root = job(tmp_path, "s3://sm-bucket/stopped")
-        env = clean_env(**moto.environ(TRAINING_JOB_NAME="job-t", S3_ENDPOINT_URL=proxy.endpoint))
+        env = clean_env(**server.environ(TRAINING_JOB_NAME="job-t", S3_ENDPOINT_URL=proxy.endpoint))
         marker = str(tmp_path / "written")
         process = subprocess.Popen([sys.executable, pyz, "--root", root, "--grace-period", "60", "--",
                                     sys.executable, "-c", SLEEPER, intermediate(root), marker], env=env,
@@ -180,8 +186,8 @@ def test_sigterm_during_a_40_mib_upload(pyz, moto, tmp_path):
         parts = [path for _, path, _ in proxy.seen if "partNumber=" in path]
         assert len(parts) == 5
         key = "stopped/job-t/output/intermediate/forty.bin"
-        import random
-        assert objects(moto, key) == {key: hashlib.sha256(random.Random(4).randbytes(40 << 20)).hexdigest()}
+
+        assert objects(server, key) == {key: hashlib.sha256(random.Random(4).randbytes(40 << 20)).hexdigest()}
         assert "not uploaded" not in failure(root) and "SIGTERM" in failure(root)
     finally:
         proxy.stop()
@@ -193,20 +199,20 @@ NINE = ("import os, random, sys\nopen(os.path.join(sys.argv[1], 'nine.bin'), 'wb
 
 @pytest.mark.parametrize("faults", [["pass", "slowdown"], ["pass", "cut-request"], ["pass", "pass", "short"]],
                          ids=["503-on-a-part", "cut-mid-part", "cut-answer"])
-def test_part_faults_then_success(pyz, moto, tmp_path, faults):
-    proxy = FaultProxy(moto.endpoint)
+def test_part_faults_then_success(pyz, server, tmp_path, faults):
+    proxy = FaultProxy(server.endpoint)
     proxy.faults = list(faults)
     name = faults[-1]
     try:
         root = job(tmp_path, "s3://sm-bucket/faults/" + name)
-        env = clean_env(**moto.environ(TRAINING_JOB_NAME="job-f", S3_ENDPOINT_URL=proxy.endpoint))
+        env = clean_env(**server.environ(TRAINING_JOB_NAME="job-f", S3_ENDPOINT_URL=proxy.endpoint))
         result = run_pyz(pyz, "--root", root, "--", sys.executable, "-c", NINE, intermediate(root), env=env,
                          timeout=300)
         assert result.returncode == 0, result.stderr.decode()[-3000:]
         assert failure(root) is None
         key = "faults/%s/job-f/output/intermediate/nine.bin" % name
-        import random
-        assert objects(moto, key) == {key: hashlib.sha256(random.Random(9).randbytes(20 << 20)).hexdigest()}
+
+        assert objects(server, key) == {key: hashlib.sha256(random.Random(9).randbytes(20 << 20)).hexdigest()}
         parts = [path.split("partNumber=")[1].split("&")[0] for _, path, _ in proxy.seen if "partNumber=" in path]
         assert parts == (["1", "1", "2", "3"] if name != "short" else ["1", "2", "2", "3"])
         assert "retrying" in result.stderr.decode()
@@ -214,12 +220,12 @@ def test_part_faults_then_success(pyz, moto, tmp_path, faults):
         proxy.stop()
 
 
-def test_a_part_that_keeps_failing_is_named_and_aborted(pyz, moto, tmp_path):
-    proxy = FaultProxy(moto.endpoint)
+def test_a_part_that_keeps_failing_is_named_and_aborted(pyz, server, tmp_path):
+    proxy = FaultProxy(server.endpoint)
     proxy.faults = ["pass"] + ["slowdown"] * 5
     try:
         root = job(tmp_path, "s3://sm-bucket/failing")
-        env = clean_env(**moto.environ(TRAINING_JOB_NAME="job-x", S3_ENDPOINT_URL=proxy.endpoint))
+        env = clean_env(**server.environ(TRAINING_JOB_NAME="job-x", S3_ENDPOINT_URL=proxy.endpoint))
         result = run_pyz(pyz, "--root", root, "--", sys.executable, "-c", NINE, intermediate(root), env=env,
                          timeout=300)
         assert result.returncode == 0  # the program's status
@@ -229,9 +235,9 @@ def test_a_part_that_keeps_failing_is_named_and_aborted(pyz, moto, tmp_path):
         assert "failed 5 times in a row" in text and "(UploadPart; credentials: environment variables" in text
         assert not os.path.exists(os.path.join(root, "output", "success"))
         assert [m for m, _, _ in proxy.seen][-1] == "DELETE"
-        uploads = moto.client().list_multipart_uploads(Bucket=moto.bucket, Prefix="failing/")
+        uploads = server.client().list_multipart_uploads(Bucket=server.bucket, Prefix="failing/")
         assert not uploads.get("Uploads")
-        assert objects(moto, "failing/") == {}
+        assert objects(server, "failing/") == {}
     finally:
         proxy.stop()
 
@@ -240,20 +246,20 @@ GATED = ("import os, sys, time\nd, gate = sys.argv[1:3]\nopen(os.path.join(d, 'a
          "while not os.path.exists(gate):\n    time.sleep(0.05)\nopen(os.path.join(d, 'b.txt'), 'w').write('b')\n")
 
 
-def test_credentials_that_expire_during_the_job(pyz, moto, tmp_path):
+def test_credentials_that_expire_during_the_job(pyz, server, tmp_path):
     """Container credentials that enter botocore's refresh window during the job: the later upload is signed with
     the refreshed session (moto checks each session's token; a proxy records which key signed what)."""
-    sts = moto.client("sts")
+    sts = server.client("sts")
     sessions = [sts.assume_role(RoleArn="arn:aws:iam::123456789012:role/SageMakerRole", RoleSessionName="s%d" % i)[
         "Credentials"] for i in range(2)]
     stub = Stub()
     lifetime = 15 * 60 + 4  # 4 s before botocore's advisory refresh window opens
     stub.container("/creds", [creds_doc(c["AccessKeyId"], t, c["SecretAccessKey"], c["SessionToken"])
                               for c, t in zip(sessions, (lifetime, 3600))])
-    proxy = FaultProxy(moto.endpoint)
+    proxy = FaultProxy(server.endpoint)
     try:
         root = job(tmp_path, "s3://sm-bucket/expiring")
-        env = clean_env(S3_ENDPOINT_URL=proxy.endpoint, AWS_REGION=moto.region, TRAINING_JOB_NAME="job-c",
+        env = clean_env(S3_ENDPOINT_URL=proxy.endpoint, AWS_REGION=server.region, TRAINING_JOB_NAME="job-c",
                         AWS_CONTAINER_CREDENTIALS_FULL_URI=stub.url + "/creds")
         gate = str(tmp_path / "gate")
         started = time.time()
@@ -261,7 +267,7 @@ def test_credentials_that_expire_during_the_job(pyz, moto, tmp_path):
                                     intermediate(root), gate], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         prefix = "expiring/job-c/output/intermediate/"
         waited = time.monotonic() + 60
-        while prefix + "a.txt" not in objects(moto, prefix) and process.poll() is None:
+        while prefix + "a.txt" not in objects(server, prefix) and process.poll() is None:
             if time.monotonic() > waited:
                 process.kill()
             time.sleep(0.1)
@@ -270,7 +276,7 @@ def test_credentials_that_expire_during_the_job(pyz, moto, tmp_path):
         _, err = process.communicate(timeout=120)
         assert process.returncode == 0, err.decode()[-3000:]
         assert failure(root) is None, failure(root)
-        assert set(objects(moto, prefix)) == {prefix + "a.txt", prefix + "b.txt"}
+        assert set(objects(server, prefix)) == {prefix + "a.txt", prefix + "b.txt"}
         signed = {path.rsplit("/", 1)[1]: headers["Authorization"].split("Credential=")[1].split("/")[0]
                   for method, path, headers in proxy.seen if method == "PUT"}
         assert signed == {"a.txt": sessions[0]["AccessKeyId"], "b.txt": sessions[1]["AccessKeyId"]}
@@ -278,3 +284,27 @@ def test_credentials_that_expire_during_the_job(pyz, moto, tmp_path):
     finally:
         stub.close()
         proxy.stop()
+
+
+VERSIONED = ("import hashlib, json, os, sys\nd = sys.argv[1]\ndata = os.urandom(9 << 20)\n"
+             "open(os.path.join(d, 'nine.bin'), 'wb').write(data)\nopen(os.path.join(d, 'small'), 'w').write('s')\n"
+             "print(json.dumps({'nine.bin': hashlib.sha256(data).hexdigest(), "
+             "'small': hashlib.sha256(b's').hexdigest()}))\n")
+
+
+@pytest.mark.parametrize("version", ["3.7", "3.13"])
+def test_other_pythons(pyz, server, tmp_path, version):
+    """The oldest Python the launcher runs on, and one that warns about fork() in a process with threads."""
+    from test_extract import find_python
+
+    python = find_python(version)
+    if python is None:
+        pytest.skip("no python%s here" % version)
+    root = job(tmp_path, "s3://sm-bucket/py" + version)
+    env = clean_env(**server.environ(TRAINING_JOB_NAME="job-v"))
+    result = run_pyz(pyz, "--root", root, "--", python, "-c", VERSIONED, intermediate(root), env=env, timeout=300,
+                     python=python)
+    assert result.returncode == 0, result.stderr.decode()[-3000:]
+    assert "Warning" not in result.stderr.decode()
+    prefix = "py%s/job-v/output/intermediate/" % version
+    assert {k[len(prefix):]: v for k, v in objects(server, prefix).items()} == program_digests(result)

@@ -63,7 +63,7 @@ class Sync(object):
         import signal
 
         self.source = source
-        every = signal.valid_signals() if hasattr(signal, "valid_signals") else range(1, signal.NSIG)  # 3.7
+        every = signal.valid_signals() if hasattr(signal, "valid_signals") else range(1, signal.NSIG)  # novm
         blocked = signal.pthread_sigmask(signal.SIG_BLOCK, set(every) - {signal.SIGKILL, signal.SIGSTOP})
         try:
             self.watcher = threading.Thread(target=self._watch, name="intermediate-watch", daemon=True)
