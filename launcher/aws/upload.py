@@ -60,14 +60,16 @@ class Client(object):
         query = "uploadId=" + quote(upload_id, safe="")
         try:
             parts = []
+            buffer = bytearray(PART)  # one part in memory, reused
             while True:
-                data = f.read(PART)
-                if not data and parts:
+                n = f.readinto(buffer)
+                if not n and parts:
                     break
+                data = buffer if n == PART else bytes(buffer[:n])
                 number = len(parts) + 1
                 etag = self.call("UploadPart", "PUT", key, "partNumber=%d&%s" % (number, query), data, etag=True)
                 parts.append("<Part><ETag>%s</ETag><PartNumber>%d</PartNumber></Part>" % (_xml(etag), number))
-                if len(data) < PART:
+                if n < PART:
                     break
             self.call("CompleteMultipartUpload", "POST", key, query, (COMPLETE % "".join(parts)).encode(),
                       "application/xml", document=True)
