@@ -308,3 +308,51 @@ def test_other_pythons(pyz, server, tmp_path, version):
     assert "Warning" not in result.stderr.decode()
     prefix = "py%s/job-v/output/intermediate/" % version
     assert {k[len(prefix):]: v for k, v in objects(server, prefix).items()} == program_digests(result)
+
+
+class RecordingProxy(FaultProxy):
+    """Notes, for each PutObject body it passes on, whether all its bytes are the same (one whole version)."""
+
+    def __init__(self, upstream):
+        FaultProxy.__init__(self, upstream)
+        self.whole = []
+
+    def forward(self, handler):
+        length = int(handler.headers.get("Content-Length") or 0)
+        body = handler.rfile.read(length) if length else b""
+        if handler.command == "PUT":
+            self.whole.append(body.count(body[:1]) == len(body))
+        handler.rfile = __import__("io").BytesIO(body)
+        return FaultProxy.forward(self, handler)
+
+
+REWRITER = ("import os, sys\npath = os.path.join(sys.argv[1], 'ckpt.bin')\n"
+            "for k in range(40):\n    with open(path, 'r+b' if k else 'wb') as f:\n"
+            "        for _ in range(4):\n            f.write(bytes([k]) * (1 << 20))\n")
+
+
+def test_a_file_rewritten_in_place_is_never_torn(pyz, server, tmp_path):
+    """40 versions of a 4 MiB file, each written over the last in place: every upload holds one version."""
+    proxy = RecordingProxy(server.endpoint)
+    try:
+        root = job(tmp_path, "s3://sm-bucket/rewritten")
+        env = clean_env(**server.environ(TRAINING_JOB_NAME="job-r", S3_ENDPOINT_URL=proxy.endpoint))
+        result = run_pyz(pyz, "--root", root, "--", sys.executable, "-c", REWRITER, intermediate(root), env=env,
+                         timeout=300)
+        assert result.returncode == 0, result.stderr.decode()[-3000:]
+        assert proxy.whole and all(proxy.whole)
+        key = "rewritten/job-r/output/intermediate/ckpt.bin"
+        assert objects(server, key) == {key: hashlib.sha256(bytes([39]) * (4 << 20)).hexdigest()}
+    finally:
+        proxy.stop()
+
+
+def test_no_credentials_is_one_error_before_the_program(pyz, tmp_path):
+    root = job(tmp_path, "s3://sm-bucket/nocreds")
+    marker = tmp_path / "ran"
+    env = clean_env(AWS_REGION="us-west-2", S3_ENDPOINT_URL="http://127.0.0.1:9", HOME=str(tmp_path),
+                    AWS_EC2_METADATA_DISABLED="true")
+    result = run_pyz(pyz, "--root", root, "--", "touch", str(marker), env=env)
+    err = result.stderr.decode()
+    assert result.returncode == 1 and not marker.exists()
+    assert "Traceback" not in err and "no AWS credentials found" in failure(root)
