@@ -356,3 +356,41 @@ def test_no_credentials_is_one_error_before_the_program(pyz, tmp_path):
     err = result.stderr.decode()
     assert result.returncode == 1 and not marker.exists()
     assert "Traceback" not in err and "no AWS credentials found" in failure(root)
+
+
+class HangingProxy(FaultProxy):
+    """Fault "hang": the request is read and never answered (until the proxy stops)."""
+
+    def handle(self, handler):
+        if self.faults[:1] == ["hang"]:
+            self.faults.pop(0)
+            self.seen.append((handler.command, handler.path, dict(handler.headers)))
+            handler.rfile.read(int(handler.headers.get("Content-Length") or 0))
+            self.release.wait(60)
+            handler.close_connection = True
+            return
+        FaultProxy.handle(self, handler)
+
+
+def test_uploads_cut_off_by_the_grace_period_are_named(pyz, server, tmp_path):
+    proxy = HangingProxy(server.endpoint)
+    proxy.faults = ["pass", "hang"]  # the first part's answer never comes
+    try:
+        root = job(tmp_path, "s3://sm-bucket/cutoff")
+        env = clean_env(**server.environ(TRAINING_JOB_NAME="job-g", S3_ENDPOINT_URL=proxy.endpoint))
+        program = NINE + "open(sys.argv[2], 'w').close()\nimport time\ntime.sleep(300)\n"
+        process = subprocess.Popen([sys.executable, pyz, "--root", root, "--grace-period", "2", "--",
+                                    sys.executable, "-c", program, intermediate(root), str(tmp_path / "m")],
+                                   env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        deadline = time.monotonic() + 120
+        while not any("partNumber=1&" in path for _, path, _ in proxy.seen) and time.monotonic() < deadline:
+            time.sleep(0.01)
+        process.send_signal(signal.SIGTERM)
+        _, err = process.communicate(timeout=50)  # the grace, not the hung answer's 60 s
+        assert process.returncode == 143, err.decode()[-3000:]
+        text = failure(root)
+        assert text.startswith("intermediate output: 1 file(s) not uploaded to s3://sm-bucket/cutoff/job-g/output/"
+                               "intermediate/: nine.bin (nine.bin: "), text
+        assert "killed by SIGTERM" in text.split("; ", 1)[1]
+    finally:
+        proxy.stop()
