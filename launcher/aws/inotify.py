@@ -41,7 +41,11 @@ class Inotify(object):
         if self.fd < 0:
             raise OSError(ctypes.get_errno(), "inotify_init1: " + os.strerror(ctypes.get_errno()))
         self.root, self.skip, self.dirs, self._buffer = root, skip, {}, b""
-        self.watch("")
+        if not self.watch(""):
+            number = ctypes.get_errno()
+            os.close(self.fd)
+            raise OSError(number, "inotify_add_watch: " + os.strerror(number))
+        self._wake_r, self._wake_w = os.pipe()
 
     def watch(self, rel):
         """Watch the directory ``rel``; False when it is gone or cannot be watched."""
@@ -54,7 +58,7 @@ class Inotify(object):
     def wait(self, timeout):
         import select
 
-        if timeout and not select.select([self.fd], [], [], timeout)[0]:
+        if timeout and not select.select([self.fd, self._wake_r], [], [], timeout)[0]:
             return []
         changes = []
         while True:
@@ -87,8 +91,9 @@ class Inotify(object):
             return [("dir", rel)] if mask & (CREATE | MOVED_TO) else []
         return [("file", rel)] if mask & (CLOSE_WRITE | MOVED_TO) else []
 
-    def close(self):
-        os.close(self.fd)
+    def wake(self):
+        """End a wait() now (the program has ended)."""
+        os.write(self._wake_w, b"x")
 
 
 class Poll(object):
@@ -98,22 +103,23 @@ class Poll(object):
         self.root, self.skip, self.interval = root, skip, interval
         self.seen = scan(root, skip)
         self.pending = set(self.seen)  # changed during the last interval
+        import threading
+
+        self._woken = threading.Event()
 
     def watch(self, rel):
         return True
 
     def wait(self, timeout):
-        import time
-
-        time.sleep(min(timeout, self.interval))
+        self._woken.wait(min(timeout, self.interval))
         now = scan(self.root, self.skip)
         ready = [("file", rel) for rel in sorted(self.pending) if rel in now and now[rel] == self.seen.get(rel)]
         self.pending = set(rel for rel, sig in now.items() if sig != self.seen.get(rel))
         self.seen = now
         return ready
 
-    def close(self):
-        pass
+    def wake(self):
+        self._woken.set()
 
 
 def scan(root, skip):

@@ -15,7 +15,7 @@ import shutil
 import threading
 import time
 
-from .. import log
+from .. import log, options
 from ..errors import JobError
 from . import inotify
 
@@ -36,8 +36,6 @@ def start(target, environ):
     sync = Sync(target)
     sync.client = upload.Client(target.bucket, source, region, environ, deadline=lambda: sync.deadline)
     poll = environ.get(POLL_VARIABLE)
-    from .. import options
-
     interval = options.seconds(None, environ, POLL_VARIABLE, "1") if poll else None
     sync.run(inotify.open_source(target.directory, TMP, interval))
     log.info("Intermediate output: watching %s (%s), uploading to %s with credentials from %s"
@@ -79,6 +77,7 @@ class Sync(object):
         with self.lock:
             self.deadline, self.stopping = deadline, True
             self.lock.notify_all()
+        self.source.wake()
         for thread in (self.watcher, self.uploader):
             thread.join(None if deadline is None else max(0.0, deadline - time.monotonic()))
         with self.lock:
@@ -122,11 +121,10 @@ class Sync(object):
     def _walk(self, rel):
         """A directory created or moved in: watch it and everything under it, snapshot its files."""
         top = os.path.join(self.root, rel)
-        for folder, dirs, files in os.walk(top):
+        for folder, _, files in os.walk(top):
             sub = os.path.relpath(folder, self.root)
-            if not self.source.watch(sub):
-                dirs[:] = []
-                continue
+            if not self.source.watch(sub):  # gone, or no inotify watches left: the final rescan covers it
+                log.warning("Intermediate output: cannot watch %s; its files are uploaded at the end" % folder)
             for name in sorted(files):
                 self._snapshot(os.path.join(sub, name))
 
