@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PYZ := dist/sm-train.pyz
 
-.PHONY: build demo test test-images bench lint venv clean
+.PHONY: build demo test test-images bench lint venv clean mutate
 
 build: $(PYZ)
 
@@ -14,6 +14,7 @@ $(PYZ): build_pyz.py $(wildcard launcher/*.py launcher/*/*.py)
 venv: $(BIN)/.installed
 
 $(BIN)/.installed: requirements-dev.txt
+	@$(PYTHON) -c "import ensurepip" 2>/dev/null || { echo "make: $(PYTHON) -m venv needs ensurepip: on Debian or Ubuntu, apt-get install python3-venv" >&2; exit 1; }
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
 	touch $@
@@ -29,11 +30,17 @@ test: lint build
 test-images: build
 	SM_TRAIN_PYZ=$(CURDIR)/$(PYZ) bash tests/images/run.sh
 
+# Not part of `test`: each one-line mutation of tests/mutations.txt must make its tests fail (minutes).
+mutate: venv
+	$(BIN)/python tests/mutate.py
+
 demo: build
 	$(PYTHON) examples/demo.py $(PYZ)
 
-bench: build
-	$(PYTHON) tests/bench.py $(PYZ)
+# Every figure prints its budget; the target fails when any is over (bench_fetch.py makes .venv-toolkit once).
+bench: build venv
+	status=0; $(PYTHON) tests/bench.py $(PYZ) || status=1; \
+	$(BIN)/python tests/bench_fetch.py $(PYZ) || status=1; exit $$status
 
 clean:
-	rm -rf dist $(VENV) .venv-images .pytest_cache
+	rm -rf dist $(VENV) .venv-images .venv-toolkit .pytest_cache

@@ -57,10 +57,11 @@ def toolkit_python(given):
 def tree(top, uri):
     base = os.path.join(top, "opt", "ml")
     os.makedirs(os.path.join(base, "input", "config"))
+    # "localhost": the toolkit waits for every host name to resolve, even a lone one
     hps = {"sagemaker_submit_directory": json.dumps(uri), "sagemaker_program": json.dumps("train.py"),
            "sagemaker_region": json.dumps("us-west-2")}
     for name, value in (("hyperparameters.json", hps), ("inputdataconfig.json", {}),
-                        ("resourceconfig.json", {"current_host": "algo-1", "hosts": ["algo-1"]})):
+                        ("resourceconfig.json", {"current_host": "localhost", "hosts": ["localhost"]})):
         with open(os.path.join(base, "input", "config", name), "w") as f:
             json.dump(value, f)
     return base
@@ -144,7 +145,8 @@ class _Object(http.server.BaseHTTPRequestHandler):
                 left -= len(chunk)
 
 
-DRIVER = """import resource, sys, time
+# VmHWM, not ru_maxrss: Linux carries the parent's peak across fork and exec into ru_maxrss.
+DRIVER = """import sys, time
 sys.path.insert(0, sys.argv[1])
 from launcher.aws import s3
 class Keys(object):
@@ -156,7 +158,8 @@ env = {"S3_ENDPOINT_URL": sys.argv[2]}
 started = time.perf_counter()
 s3.download("s3://bench/big.bin", sys.argv[3], Keys(), "us-west-2", env, time.monotonic() + 600)
 took = time.perf_counter() - started
-print(took, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0)
+peak = [line.split()[1] for line in open("/proc/self/status") if line.startswith("VmHWM:")][0]
+print(took, int(peak) / 1024.0)
 """
 
 

@@ -57,3 +57,10 @@ def print_env(pyz, root, *args, env=None):
     """--print-env --format json against ``root``: (status, parsed document, stderr text)."""
     result = run_pyz(pyz, "--root", root, "--print-env", "--format", "json", *args, env=env)
     return result.returncode, json.loads(result.stdout.decode()), result.stderr.decode()
+
+
+def pytest_terminal_summary(terminalreporter):
+    import pythons
+
+    for line in pythons.summary():
+        terminalreporter.write_line(line)

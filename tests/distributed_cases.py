@@ -5,15 +5,17 @@ are normalised before they are compared.
 Normalisation (``normalize``), and why each step is there:
 - the interpreter path -> "<PYTHON>": the toolkit's venv Python records, the test's Python runs the pyz;
 - the job's base dir -> "<BASE>": each side has its own temporary /opt/ml tree;
-- SM_NUM_CPUS and "num_cpus" inside SM_TRAINING_ENV -> "<CPUS>": recorded on one machine, checked on another;
+- the recording machine's CPU count (the golden file's "cpus"), in SM_NUM_CPUS and in SM_TRAINING_ENV's
+  "num_cpus", -> this machine's os.cpu_count() on the toolkit's side only (``cpus_of_this_machine``);
 - PYTHONPATH -> "<PYTHONPATH>": the toolkit exports its own sys.path, sm-train the code dir (SPEC §2.2);
-- PYTHONUNBUFFERED dropped: sm-train sets it for Python programs, a documented difference;
+- PYTHONUNBUFFERED: sm-train sets it for Python programs, a documented difference; test_distributed.py
+  requires it to be "1" on sm-train's side for a .py entry point (all these cases) and then drops it;
 - the pair "-x LD_PRELOAD=<...gethostname...so>" dropped from mpirun's argv: sm-train has no C extension to
   preload (README, "Distributed training").
 """
 
 import json
-import re
+import os
 
 P4D = "ml.p4d.24xlarge"
 TRAIN = "import sys\nprint(sys.argv)\n"
@@ -46,11 +48,14 @@ def hetero(current):
             "network_interface_name": "eth0"}
 
 
-def case(hyperparameters, resourceconfig, gpus=8, smddprun=False, env=None, code=None, plain=False):
-    """``plain``: recorded from the plain toolkit's `train`, without the PyTorch container's module."""
+def case(hyperparameters, resourceconfig, gpus=8, smddprun=False, env=None, code=None, plain=False,
+         smddpmprun=False):
+    """``plain``: recorded from the plain toolkit's `train`, without the PyTorch container's module.
+    ``smddprun``, ``smddpmprun``: a fake of that tool is on PATH."""
     base = {k: v for k, v in BASE_ENV.items() if not (plain and k == "SAGEMAKER_TRAINING_MODULE")}
     return {"hyperparameters": hyperparameters, "resourceconfig": resourceconfig, "gpus": gpus,
-            "smddprun": smddprun, "env": dict(base, **(env or {})), "code": code or {"train.py": TRAIN}}
+            "smddprun": smddprun, "smddpmprun": smddpmprun, "env": dict(base, **(env or {})),
+            "code": code or {"train.py": TRAIN}}
 
 
 TORCH = hps(sagemaker_program="train.py", sagemaker_torch_distributed_enabled=True, lr=0.1, epochs=2)
@@ -78,6 +83,13 @@ CASES = {
     # toolkit, since the PyTorch container would add its NCCL_* and MASTER_* variables there too.
     "hetero_outside": case(dict(TORCH, **hps(sagemaker_distribution_instance_groups=["gpu_group"])),
                            hetero("algo-3"), gpus=0, plain=True),
+    # model parallelism under MPI: the NCCL_* options and the smddpmprun wrapper before the program
+    "mpi_modelparallel_2x8": case(dict(MPI, **hps(mp_parameters={"partitions": 2})),
+                                  homogeneous("algo-1", ["algo-1", "algo-2"]), smddpmprun=True,
+                                  env={"SM_DLC_TORCH_VERSION": "2.3.0"}),
+    # Studio local mode (the SDK sets SM_STUDIO_LOCAL_MODE): the other host's name never resolves
+    "torchrun_studio_local": case(TORCH, homogeneous("localhost", ["localhost", "no-such-host.invalid"]),
+                                  gpus=0, env={"SM_STUDIO_LOCAL_MODE": "true"}),
     "xla_2nodes_rank1": case(hps(sagemaker_program="train.py", sagemaker_pytorch_xla_multi_worker_enabled=True),
                              homogeneous("algo-2", ["algo-1", "algo-2"])),
 }
@@ -90,8 +102,7 @@ FAKE_SMDDPRUN = "#!/bin/sh\nexec \"$@\"\n"
 def normalize(doc, base, python):
     """{"argv", "env", "cwd"} of one side, comparable with the other side's (see the module docstring)."""
     def text(value):
-        value = value.replace(python, "<PYTHON>").replace(base, "<BASE>")
-        return re.sub(r'"num_cpus":\d+', '"num_cpus":"<CPUS>"', value)
+        return value.replace(python, "<PYTHON>").replace(base, "<BASE>")
 
     argv, raw = [], list(doc["argv"])
     while raw:
@@ -100,9 +111,20 @@ def normalize(doc, base, python):
             raw.pop(0)
             continue
         argv.append(text(arg))
-    env = {name: text(value) for name, value in doc["env"].items() if name != "PYTHONUNBUFFERED"}
-    if "SM_NUM_CPUS" in env:
-        env["SM_NUM_CPUS"] = "<CPUS>"
+    env = {name: text(value) for name, value in doc["env"].items()}
     if "PYTHONPATH" in env:
         env["PYTHONPATH"] = "<PYTHONPATH>"
     return {"argv": argv, "env": env, "cwd": text(doc["cwd"]) if doc.get("cwd") else doc.get("cwd")}
+
+
+def cpus_of_this_machine(env, recorded):
+    """The toolkit's env with the recording machine's CPU count replaced by the count of the machine running this."""
+    here = os.cpu_count()
+    env = dict(env)
+    if "SM_NUM_CPUS" in env:
+        assert env["SM_NUM_CPUS"] == str(recorded)
+        env["SM_NUM_CPUS"] = str(here)
+    if "SM_TRAINING_ENV" in env:
+        assert env["SM_TRAINING_ENV"].count('"num_cpus":%d,' % recorded) == 1
+        env["SM_TRAINING_ENV"] = env["SM_TRAINING_ENV"].replace('"num_cpus":%d,' % recorded, '"num_cpus":%d,' % here)
+    return env

@@ -26,6 +26,7 @@ class MotoS3:
         self.bucket = BUCKET
         self.access_key = self.secret_key = None
         self.session = None  # {"access_key", "secret_key", "token"} from AssumeRoleWithWebIdentity
+        self.role_arn = None  # the role those session credentials are for
 
     def client(self, service="s3", access_key=None, secret_key=None, token=None):
         return boto3.client(service, region_name=self.region, endpoint_url=self.endpoint,
@@ -43,6 +44,7 @@ class MotoS3:
                "AWS_SECRET_ACCESS_KEY": self.secret_key}
         env.update(extra)
         return env
+
 
 _running = []
 
@@ -66,6 +68,7 @@ def start():
     moto.access_key, moto.secret_key = key["AccessKeyId"], key["SecretAccessKey"]
     role = iam.create_role(RoleName="SageMakerRole", AssumeRolePolicyDocument=json.dumps(policy))["Role"]["Arn"]
     iam.attach_role_policy(RoleName="SageMakerRole", PolicyArn=arn)
+    moto.role_arn = role
     # moto cannot serve an unsigned AssumeRoleWithWebIdentity once auth is on (§7.3): mint the session now.
     minted = setup.client("sts", endpoint_url=moto.endpoint).assume_role_with_web_identity(
         RoleArn=role, RoleSessionName="job", WebIdentityToken="a-web-identity-token")["Credentials"]

@@ -91,7 +91,8 @@ def write_tree(root, spec):
 def fake_bin(folder, spec):
     os.makedirs(folder)
     for name, body, wanted in (("nvidia-smi", FAKE_NVIDIA_SMI, spec["gpus"]),
-                               ("smddprun", FAKE_SMDDPRUN, spec["smddprun"])):
+                               ("smddprun", FAKE_SMDDPRUN, spec["smddprun"]),
+                               ("smddpmprun", FAKE_SMDDPRUN, spec["smddpmprun"])):
         if wanted:
             path = os.path.join(folder, name)
             with open(path, "w") as f:
@@ -123,7 +124,7 @@ def record(python, pttk_site, name, spec, tmp):
         toolkit += " + sagemaker-pytorch-training 3.0.0 (" + spec["env"]["SAGEMAKER_TRAINING_MODULE"] + ")"
     return {"case": name, "toolkit": toolkit,
             "base": base, "python": python, "runner": out["runner"], "argv": out["argv"], "env": out["env"],
-            "cwd": out["cwd"], "sshd": out.get("sshd")}
+            "cwd": out["cwd"], "sshd": out.get("sshd"), "cpus": os.cpu_count()}
 
 
 def main():

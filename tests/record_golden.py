@@ -303,7 +303,8 @@ def record(python, name, spec, scratch):
     }
     if rec["status"] != 0 and expected["failure"] is None:
         sys.stderr.write(proc.stdout.decode(errors="replace"))
-    return {"case": name, "recorded_with": "sagemaker-training 5.1.4", "input": spec, "expected": expected}
+    return {"case": name, "recorded_with": "sagemaker-training 5.1.4", "input": spec, "expected": expected,
+            "cpus": os.cpu_count()}  # the recording machine's, as the toolkit's SM_NUM_CPUS saw it
 
 
 def main():

@@ -212,8 +212,29 @@ def test_empty_option_value_is_a_usage_error(pyz, tmp_path):
     assert len(lines) == 1 and "--root" in lines[0] and "empty" in lines[0]
 
 
-def test_at_least_twenty_cases():
-    assert len(CASES) >= 20
+def test_at_least_twenty_cases_each_a_failure_of_its_own(pyz, tmp_path):
+    """The cases are twenty or more different failures, not a few repeated: their errors differ."""
+    errors = {}
+    for i, (name, build, args, extra, _, _) in enumerate(CASES):
+        root = str(tmp_path / str(i))
+        build(root)
+        result = run_pyz(pyz, "--root", root, "--print-env", "--format", "json", *args, env=clean_env(**extra))
+        lines = error_lines(result.stderr.decode())
+        assert len(lines) == 1, name
+        errors.setdefault(lines[0].split(" ERROR ", 1)[1].strip(), []).append(name)
+    assert len(errors) >= 20, errors
+
+
+def test_failure_file_holds_the_first_1024_characters_of_a_longer_error(pyz, tmp_path):
+    """SageMaker shows 1024 characters of the failure file; a longer error is cut there, not anywhere else."""
+    root = str(tmp_path / "ml")
+    tree(hps={"sagemaker_program": json.dumps("bad name %s.py" % ("x" * 3000))})(root)
+    result = run_pyz(pyz, "--root", root)
+    assert result.returncode == 1
+    message = error_lines(result.stderr.decode())[0].split(" ERROR ", 1)[1].strip()
+    assert len(message) > 3000
+    with open(os.path.join(root, "output", "failure"), encoding="utf-8") as f:
+        assert f.read() == message[:1024]
 
 
 def test_hung_gpu_probe_costs_a_warning_not_the_job(pyz, tmp_path):

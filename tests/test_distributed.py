@@ -15,7 +15,7 @@ import time
 
 import pytest
 from conftest import clean_env, make_tree, print_env, run_pyz
-from distributed_cases import CASES, FAKE_NVIDIA_SMI, FAKE_SMDDPRUN, hps, normalize
+from distributed_cases import CASES, FAKE_NVIDIA_SMI, FAKE_SMDDPRUN, cpus_of_this_machine, hps, normalize
 
 from launcher.cluster import node, waits
 from launcher.errors import JobError, Stopped
@@ -46,18 +46,28 @@ def test_print_env_matches_the_toolkit(pyz, tmp_path, name):
     spec = CASES[name]
     root = make_tree(tmp_path / "ml", spec["hyperparameters"], {}, spec["resourceconfig"], spec["code"])
     fakes = {"nvidia-smi": FAKE_NVIDIA_SMI} if spec["gpus"] else {}
-    if spec["smddprun"]:
-        fakes["smddprun"] = FAKE_SMDDPRUN
+    for tool in ("smddprun", "smddpmprun"):
+        if spec[tool]:
+            fakes[tool] = FAKE_SMDDPRUN
     env = clean_env(PATH=fake_bin(str(tmp_path / "bin"), fakes) + os.pathsep + SYSTEM_PATH, **spec["env"])
     env["SAGEMAKER_BASE_DIR"] = root  # as recorded: the toolkit found its tree through this variable
     status, doc, err = print_env(pyz, root, env=env)
     assert status == 0, err
     recorded = golden(name)
     theirs = normalize(recorded, recorded["base"], recorded["python"])
+    theirs["env"] = cpus_of_this_machine(theirs["env"], recorded["cpus"])
     ours = normalize(doc, root, sys.executable)
+    if json.loads(spec["hyperparameters"]["sagemaker_program"]).endswith(".py"):
+        # sm-train's documented addition for a Python program, whichever launcher (or sshd) starts it
+        assert ours["env"].pop("PYTHONUNBUFFERED") == "1"
     assert ours["argv"] == theirs["argv"]
     assert ours["env"] == theirs["env"]
-    if theirs["cwd"]:
+    if theirs["cwd"] is None:
+        # A worker's command is sshd, which the toolkit and sm-train both start in their own cwd; sm-train's plan
+        # names the code dir, where the worker's install steps run.
+        assert recorded["runner"] == "WorkerRunner" and ours["argv"][0] == "/usr/sbin/sshd"
+        assert ours["cwd"] == "<BASE>/code"
+    else:
         assert ours["cwd"] == theirs["cwd"]
 
 
@@ -112,12 +122,17 @@ def test_torchrun_refuses_what_the_toolkit_refuses(pyz, tmp_path, files, message
 
 
 def test_explicit_command_runs_under_torchrun_without_python(pyz, tmp_path):
-    root = make_tree(tmp_path / "ml", hps(sagemaker_torch_distributed_enabled=True),
-                     {}, hosts_rc("algo-2", ["algo-1", "algo-2"]), {})
-    status, doc, _ = print_env(pyz, root, "--", "echo", "hi", env=clean_env(PATH=SYSTEM_PATH))
-    assert status == 0
-    assert doc["argv"] == ["torchrun", "--nnodes", "2", "--nproc_per_node", "1", "--master_addr", "algo-1",
-                           "--master_port", "7777", "--node_rank", "1", "--no-python", "echo", "hi"]
+    """The toolkit has no explicit command; sm-train's `-- CMD` under torchrun is the recorded torchrun command
+    (torchrun_2nodes_rank1) with the program replaced by torchrun's own --no-python form, documented by torchrun
+    ("--no-python: skip prepending the training script with 'python'"). Only that tail is written here."""
+    spec = CASES["torchrun_2nodes_rank1"]
+    root = make_tree(tmp_path / "ml", spec["hyperparameters"], {}, spec["resourceconfig"], {})
+    env = clean_env(PATH=fake_bin(str(tmp_path / "bin"), {"nvidia-smi": FAKE_NVIDIA_SMI}) + os.pathsep + SYSTEM_PATH,
+                    **spec["env"])
+    status, doc, err = print_env(pyz, root, "--", "echo", "hi", env=env)
+    assert status == 0, err
+    recorded = golden("torchrun_2nodes_rank1")["argv"]
+    assert doc["argv"] == recorded[:recorded.index("train.py")] + ["--no-python", "echo", "hi"]
 
 
 def test_custom_mpi_options_without_a_value_are_one_clear_error(pyz, tmp_path):
@@ -125,16 +140,6 @@ def test_custom_mpi_options_without_a_value_are_one_clear_error(pyz, tmp_path):
               sagemaker_mpi_custom_mpi_options="-x A=1 --NCCL_DEBUG")
     status, doc, _ = dry(pyz, tmp_path, bad, hosts_rc("algo-1", ["algo-1", "algo-2"]))
     assert status == 1 and "sagemaker_mpi_custom_mpi_options" in doc["error"] and "NCCL_DEBUG" in doc["error"]
-
-
-def test_mpi_model_parallel_takes_the_torch_version_from_the_image(pyz, tmp_path):
-    on = hps(sagemaker_program="train.py", sagemaker_mpi_enabled=True, mp_parameters={"partitions": 2})
-    status, doc, _ = dry(pyz, tmp_path, on, hosts_rc("algo-1", ["algo-1", "algo-2"]),
-                         fakes={"smddpmprun": FAKE_SMDDPRUN}, env={"SM_DLC_TORCH_VERSION": "2.3.0"})
-    assert status == 0
-    tail = doc["argv"][doc["argv"].index("SM_HP_MP_PARAMETERS"):]
-    assert tail[1:11] == ["-x", "PYTHONPATH", "-x", "NCCL_PROTO=simple", "-x", "NCCL_ALGO=ring", "smddpmprun", "-i",
-                          "local", "--allow-bypass"]
 
 
 def test_print_env_neither_waits_nor_starts_anything(pyz, tmp_path):
@@ -149,11 +154,15 @@ def test_print_env_neither_waits_nor_starts_anything(pyz, tmp_path):
 
 # -- real runs with fakes -----------------------------------------------------------------------------------
 
-FAKE_SSHD = """#!%s
+# The shell part logs the pid first, so that an sshd stopped the moment it starts is still in the log.
+FAKE_SSHD = """#!/bin/sh
+echo "$$ $*" >> "$FAKE_SSHD_LOG"
+exec %s "$0.py"
+""" % sys.executable
+
+FAKE_SSHD_PY = """
 import os, signal, socket, sys, time
 signal.signal(signal.SIGTERM, lambda *a: sys.exit(0))
-with open(os.environ["FAKE_SSHD_LOG"], "a") as f:
-    f.write("%%d %%s\\n" %% (os.getpid(), " ".join(sys.argv[1:])))
 port = os.environ.get("FAKE_SSHD_PORT")
 if not port:
     while True:
@@ -166,7 +175,7 @@ while True:
     c, _ = s.accept()
     c.sendall(b"SSH-2.0-fake\\r\\n")
     c.close()
-""" % sys.executable
+"""
 
 FAKE_MPIRUN = """#!/bin/sh
 i=0  # until both fake sshds have logged their start (they take a moment to write it), at most 60 s
@@ -195,7 +204,7 @@ class Cluster(object):
     def __init__(self, pyz, tmp_path, mpirun_status=0, **settings):
         self.pyz = pyz
         self.tmp = tmp_path
-        bin_dir = fake_bin(str(tmp_path / "bin"), {"sshd": FAKE_SSHD, "mpirun": FAKE_MPIRUN})
+        bin_dir = fake_bin(str(tmp_path / "bin"), {"sshd": FAKE_SSHD, "sshd.py": FAKE_SSHD_PY, "mpirun": FAKE_MPIRUN})
         self.sshd_log = str(tmp_path / "sshd.log")
         self.mpirun_args = str(tmp_path / "mpirun.args")
         self.ssh_port = free_port()
@@ -292,7 +301,9 @@ def test_worker_gives_up_on_a_master_that_never_appears(pyz, tmp_path):
     assert status != 0
     assert "did not answer" in err and "SM_TRAIN_MASTER_TIMEOUT" in err
     assert time.monotonic() - start < WAIT
-    for pid in cluster.sshd_pids():
+    pids = cluster.sshd_pids()
+    assert len(pids) == 1, "the worker's sshd never started"
+    for pid in pids:
         assert_gone(pid)
 
 
@@ -350,13 +361,20 @@ def test_wait_for_names_names_a_host_no_lookup_can_take(host):
 
 
 def test_studio_local_mode_skips_the_name_wait_and_execs_torchrun(pyz, tmp_path):
-    root, args, env = torchrun_node(tmp_path, "no-such-host.invalid", SM_STUDIO_LOCAL_MODE="true")
+    """The SDK's Studio local mode sets SM_STUDIO_LOCAL_MODE; the other host's name never resolves. The torchrun
+    command is the recorded one (torchrun_studio_local), the log line the toolkit's (entry_point.run)."""
+    spec = CASES["torchrun_studio_local"]
+    root = make_tree(tmp_path / "ml", spec["hyperparameters"], {}, spec["resourceconfig"], spec["code"])
+    args = str(tmp_path / "torchrun.args")
+    path = fake_bin(str(tmp_path / "bin"), {"torchrun": FAKE_TORCHRUN}) + os.pathsep + SYSTEM_PATH
+    env = clean_env(PATH=path, FAKE_TORCHRUN_ARGS=args, SM_TRAIN_DNS_TIMEOUT="1", **spec["env"])
     result = run_pyz(pyz, "--root", root, env=env, timeout=WAIT)
     assert result.returncode == 0, result.stderr.decode()
-    assert "Bypass DNS check" in result.stderr.decode()
+    assert "Bypass DNS check in case of Studio Local Mode execution." in result.stderr.decode()
+    recorded = golden("torchrun_studio_local")["argv"]
+    assert recorded[0] == "torchrun"
     with open(args) as f:
-        assert f.read().splitlines() == ["--nnodes", "2", "--nproc_per_node", "1", "--master_addr", "localhost",
-                                         "--master_port", "7777", "--node_rank", "0", "train.py"]
+        assert f.read().splitlines() == recorded[1:]
 
 
 def test_torchrun_missing_is_named(pyz, tmp_path):
@@ -374,11 +392,14 @@ def test_sigterm_ends_a_waiting_worker_and_its_sshd(pyz, tmp_path):
     deadline = time.monotonic() + WAIT
     while not cluster.sshd_pids() and time.monotonic() < deadline and worker.poll() is None:
         time.sleep(0.05)  # until the worker's sshd has said it runs: the worker is in its wait
+    pids = cluster.sshd_pids()
+    assert len(pids) == 1, "the worker's sshd never started"
     worker.terminate()
     status, err = finish(worker)
     assert status == 128 + 15, err
     assert failure(worker) == "stopped by SIGTERM (signal 15) while waiting for the MPI master localhost"
-    for pid in cluster.sshd_pids():
+    assert cluster.sshd_pids() == pids
+    for pid in pids:
         assert_gone(pid)
 
 
@@ -417,8 +438,9 @@ def test_a_bad_wait_setting_stops_a_real_start_before_anything_runs(pyz, tmp_pat
     assert cluster.sshd_pids() == []
 
 
-def signal_once_waiting(proc, line, sig):
-    """Send ``sig`` once ``line`` is in the launcher's stderr; (status, stderr). Bounded by WAIT throughout."""
+def signal_once_waiting(proc, line, sig, ready=lambda: True):
+    """Send ``sig`` once ``line`` is in the launcher's stderr and ``ready()``; (status, stderr). Bounded by WAIT
+    throughout."""
     lines = []
 
     def read():
@@ -430,7 +452,7 @@ def signal_once_waiting(proc, line, sig):
     reader.start()
     deadline = time.monotonic() + WAIT
     try:
-        while not any(line in text for text in lines):
+        while not (any(line in text for text in lines) and ready()):
             assert proc.poll() is None and time.monotonic() < deadline, "".join(lines)
             time.sleep(0.05)
         proc.send_signal(sig)
@@ -461,11 +483,14 @@ def test_a_signal_ends_the_name_wait(pyz, tmp_path, sig):
 def test_sigterm_ends_a_master_waiting_for_its_workers_and_its_sshd(pyz, tmp_path):
     cluster = Cluster(pyz, tmp_path, SM_TRAIN_WORKER_TIMEOUT="600")
     master = cluster.start("localhost")  # no worker ever comes
-    status, err = signal_once_waiting(master, "Waiting for the MPI workers' SSH daemons", signal.SIGTERM)
+    status, err = signal_once_waiting(master, "Waiting for the MPI workers' SSH daemons", signal.SIGTERM,
+                                      ready=cluster.sshd_pids)
     assert status == 128 + 15, err
     assert failure(master) == "stopped by SIGTERM (signal 15) while waiting for the MPI workers' SSH daemons"
     assert one_error(err) and not os.path.exists(cluster.mpirun_args)
-    for pid in cluster.sshd_pids():
+    pids = cluster.sshd_pids()
+    assert len(pids) == 1, "the master's sshd never started"
+    for pid in pids:
         assert_gone(pid)
 
 

@@ -10,6 +10,7 @@ import sys
 
 import bundles
 import pytest
+import pythons
 import record_extract_golden as recorder
 
 GOLDEN = os.path.join(os.path.dirname(os.path.abspath(__file__)), "golden_extract")
@@ -39,20 +40,6 @@ def write_job(top, uri, program="train.py"):
         with open(os.path.join(base, "input", "config", name), "w") as f:
             json.dump(value, f)
     return base
-
-
-def find_python(version):
-    """python3.X on PATH, else under pyenv's root; None when this machine has no such interpreter."""
-    import glob
-    import shutil
-
-    root = os.environ.get("PYENV_ROOT") or os.path.expanduser("~/.pyenv")
-    candidates = sorted(glob.glob(os.path.join(root, "versions", version + ".*", "bin", "python" + version)))
-    candidates.append(shutil.which("python" + version))
-    for exe in reversed([c for c in candidates if c]):
-        if subprocess.run([exe, "-c", "pass"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL).returncode == 0:
-            return exe  # a pyenv shim for a version it does not have fails here
-    return None
 
 
 def start(pyz, top, uri, python=sys.executable, program="train.py"):
@@ -110,9 +97,9 @@ def test_sm_train_does_what_the_toolkit_did(pyz, tmp_path, name):
 @pytest.mark.parametrize("python", ["3.7", "3.13"])
 def test_every_python_extracts_the_same(pyz, tmp_path, python):
     """The toolkit's rules, including the data filter's, hold where the interpreter's tarfile has no filter."""
-    exe = find_python(python)
+    exe = pythons.interpreter(python)
     if exe is None:
-        pytest.skip("no Python %s found" % python)
+        pytest.skip(pythons.missing_reason(python))
     for name in ("links", "modes", "traversal"):
         top = os.path.join(str(tmp_path), python, name)
         os.makedirs(os.path.join(top, "src"))
@@ -169,3 +156,17 @@ def test_print_env_shows_the_fetch_and_changes_nothing(pyz, tmp_path):
         else:
             assert "# before: fetch %s into %s" % (json.dumps(uri), json.dumps(os.path.join(base, "code"))) in out
     assert bundles.snapshot(top) == before
+
+
+def test_a_directory_that_cannot_be_copied_leaves_the_code_dir_empty(pyz, tmp_path):
+    top = str(tmp_path)
+    source = os.path.join(top, "src")
+    os.makedirs(source)
+    with open(os.path.join(source, "train.py"), "w") as f:
+        f.write(bundles.PY)
+    os.symlink(os.path.join(top, "nowhere"), os.path.join(source, "dangling"))  # copytree follows links: fails
+    status, records, err = start(pyz, top, source)
+    assert status == 1, err
+    errors = [line for line in err.splitlines() if " sm-train ERROR " in line]
+    assert len(errors) == 1 and "sagemaker_submit_directory %s: cannot be copied" % source in errors[0], err
+    assert os.listdir(os.path.join(top, "opt", "ml", "code")) == []

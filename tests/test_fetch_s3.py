@@ -12,8 +12,8 @@ import tarfile
 import threading
 
 import pytest
+import pythons
 from moto_server import moto  # noqa: F401 - the fixture
-from test_extract import find_python
 
 TRAIN = """import json, os, sys
 from lib.helper import VALUE
@@ -99,9 +99,9 @@ def test_an_sse_kms_object(pyz, tmp_path, moto):  # noqa: F811
 
 
 def test_python_3_7_fetches_too(pyz, tmp_path, moto, bundle_uri):  # noqa: F811
-    python = find_python("3.7")
+    python = pythons.interpreter("3.7")
     if python is None:
-        pytest.skip("no Python 3.7 found")
+        pytest.skip(pythons.missing_reason("3.7"))
     base = job(tmp_path, bundle_uri)
     status, out, err = start(pyz, base, moto.environ(), python=python)
     assert status == 0, err
@@ -170,3 +170,55 @@ def test_print_env_sends_no_request_and_changes_nothing(pyz, tmp_path):
         assert sorted(os.walk(base)) == before
     finally:
         listener.sock.close()
+
+
+def test_sigterm_during_the_fetch_stops_it_with_143(pyz, tmp_path):
+    """SageMaker stops a job whose download hangs: the fetch ends at once with the shell's status and says so."""
+    import signal
+    import time
+
+    held = []
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    sock.listen(4)
+    threading.Thread(target=lambda: held.append(sock.accept()), daemon=True).start()  # accepts, never answers
+    try:
+        base = job(tmp_path, "s3://sm-bucket/job-1/source/sourcedir.tar.gz")
+        env = {"PATH": os.environ["PATH"], "HOME": str(tmp_path), "AWS_REGION": "us-west-2",
+               "S3_ENDPOINT_URL": "http://127.0.0.1:%d" % sock.getsockname()[1], "AWS_ACCESS_KEY_ID": "AKID",
+               "AWS_SECRET_ACCESS_KEY": "secret"}
+        proc = subprocess.Popen([sys.executable, pyz, "--root", base], env=env, stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE)
+        deadline = time.monotonic() + 30
+        while not held and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert held, "the fetch never connected"
+        proc.send_signal(signal.SIGTERM)
+        out, err = proc.communicate(timeout=30)
+        assert proc.returncode == 143, err
+        with open(os.path.join(base, "output", "failure")) as f:
+            assert "stopped by SIGTERM (signal 15) while fetching the code from s3://" in f.read()
+        assert os.listdir(os.path.join(base, "code")) == []
+        assert sorted(os.listdir(base)) == ["code", "input", "model", "output"]
+    finally:
+        sock.close()
+
+
+def test_the_fetch_deadline_names_its_setting(pyz, tmp_path):
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    sock.listen(4)
+    held = []
+    threading.Thread(target=lambda: held.append(sock.accept()), daemon=True).start()  # a server that never answers
+    try:
+        base = job(tmp_path, "s3://sm-bucket/job-1/source/sourcedir.tar.gz")
+        env = {"AWS_REGION": "us-west-2", "S3_ENDPOINT_URL": "http://127.0.0.1:%d" % sock.getsockname()[1],
+               "AWS_ACCESS_KEY_ID": "AKID", "AWS_SECRET_ACCESS_KEY": "secret", "SM_TRAIN_FETCH_TIMEOUT": "1"}
+        status, out, err = start(pyz, base, env)
+        assert status == 1, err
+        with open(os.path.join(base, "output", "failure")) as f:
+            text = f.read()
+        assert "deadline" in text and "SM_TRAIN_FETCH_TIMEOUT (1 s) sets the deadline" in text, text
+        assert os.listdir(os.path.join(base, "code")) == []
+    finally:
+        sock.close()

@@ -3,16 +3,20 @@ pyz's --print-env gives the same variables, argv, cwd and install steps, or the 
 
 Machine-dependent values are normalised here and only here:
 - the base dir becomes <base>, the interpreter path <python>;
-- SM_NUM_CPUS and num_cpus in SM_TRAINING_ENV become <cpus> (the recording machine's CPU count);
+- the recording machine's CPU count (the golden file's "cpus"), in SM_NUM_CPUS and in SM_TRAINING_ENV's
+  num_cpus, becomes this machine's os.cpu_count(): sm-train must report the CPUs it runs on, never a constant;
 - PYTHONPATH is a deliberate difference (SPEC 2.2): the toolkit exports its own sys.path after the code
   dir; sm-train exports the code dir followed by the PYTHONPATH it was given;
-- PYTHONUNBUFFERED=1 is a deliberate addition for Python programs (README, "PID 1 and signals").
+- PYTHONUNBUFFERED=1 is a deliberate addition for Python programs only (README, "PID 1 and signals"): it must
+  be there when the toolkit ran <python>, and must not be there for a shell or command entry point.
+
+The one toolkit error that is a traceback ("Framework Error", an illegal variable name) is compared through
+FRAMEWORK_ERRORS: the traceback's last line, the toolkit's reason, maps to the one line sm-train says instead.
 """
 
 import glob
 import json
 import os
-import re
 import sys
 
 import pytest
@@ -28,15 +32,53 @@ def load(path):
 
 
 def normalise(env, base, python):
-    out = {}
-    for name, value in env.items():
-        value = value.replace(base, "<base>").replace(python, "<python>")
-        if name == "SM_NUM_CPUS":
-            value = "<cpus>"
-        elif name == "SM_TRAINING_ENV":
-            value = re.sub(r'"num_cpus":\d+', '"num_cpus":"<cpus>"', value)
-        out[name] = value
-    return out
+    return {name: value.replace(base, "<base>").replace(python, "<python>") for name, value in env.items()}
+
+
+def cpus_of_this_machine(env, recorded):
+    """The toolkit's env with the recording machine's CPU count replaced by the count of the machine running this."""
+    here = os.cpu_count()
+    assert env["SM_NUM_CPUS"] == str(recorded)
+    assert env["SM_TRAINING_ENV"].count('"num_cpus":%d,' % recorded) == 1
+    return dict(env, SM_NUM_CPUS=str(here),
+                SM_TRAINING_ENV=env["SM_TRAINING_ENV"].replace('"num_cpus":%d,' % recorded, '"num_cpus":%d,' % here))
+
+
+def bad_variable_name(spec):
+    names = [name for name in json.loads(spec["hyperparameters"]) if "=" in name]
+    return ("variable name 'SM_HP_%s' cannot be set in an environment (it is empty or holds '=' or NUL)"
+            % names[0].upper())
+
+
+def missing_profile(spec):
+    """boto3.Session() raised ProfileNotFound: sm-train names the profile, where it came from and both files."""
+    var = "AWS_DEFAULT_PROFILE" if "AWS_DEFAULT_PROFILE" in spec["env"] else "AWS_PROFILE"
+    name = spec["env"][var]
+    text = ("AWS profile '%s' (from %s) is not in <root>/.aws/config or <root>/.aws/credentials, so boto3 cannot "
+            "start" % (name, var))
+    if "[%s]" % name in spec.get("files", {}).get(".aws/config", ""):
+        text += "; the config file's section [%s] is not a profile, botocore reads [profile %s]" % (name, name)
+    return text
+
+
+def unparsable_config(spec):
+    """boto3.Session() raised ConfigParseError: sm-train names the file and what botocore could not read (the
+    line's number, never its text); a prefix, since the reason is sm-train's own words."""
+    return "<root>/.aws/config: ", "botocore cannot parse it"
+
+
+# the start of the last line of the toolkit's traceback -> what sm-train says instead, from the case's input:
+# the exact line, or (its start, words it holds)
+FRAMEWORK_ERRORS = (("illegal environment variable name", bad_variable_name),
+                    ("The config profile (", missing_profile),
+                    ("Unable to parse config file: <root>/.aws/config", unparsable_config))
+
+
+def framework_error(reason, spec):
+    for start, says in FRAMEWORK_ERRORS:
+        if reason.startswith(start):
+            return says(spec)
+    raise AssertionError("no sm-train message known for the toolkit's " + repr(reason))
 
 
 def case_env(spec, tmp_path):
@@ -65,20 +107,27 @@ def test_matches_toolkit(pyz, tmp_path, path):
 
     if expected["status"] != 0:
         assert status == expected["status"]
-        assert doc["error"]
-        if not expected["failure"].startswith("Framework Error"):
+        if expected["failure"].startswith("Framework Error"):
+            says = framework_error(expected["failure"].rstrip().splitlines()[-1], golden["input"])
+            error = doc["error"].replace(str(tmp_path), "<root>")
+            if isinstance(says, tuple):
+                assert error.startswith(says[0]) and says[1] in error, error
+            else:
+                assert error == says
+        else:
             assert doc["error"] == expected["failure"]  # 5.1.4's own messages for entry-point names
         return
 
     assert status == 0, doc["error"]
     ours = normalise(doc["env"], base, sys.executable)
-    theirs = normalise(expected["env"], "<base>", "<python>")
+    assert "cpus" in golden, "recorded without the machine's CPU count: record it again (tests/record_golden.py)"
+    theirs = cpus_of_this_machine(normalise(expected["env"], "<base>", "<python>"), golden["cpus"])
     code_dir = os.path.join(base, "code")
     code = os.path.join(env["SAGEMAKER_BASE_DIR"], "code").replace(base, "<base>")  # "<base>/code" but basedir_
     assert ours.pop("PYTHONPATH") == code + (":" + env["PYTHONPATH"] if "PYTHONPATH" in env else "")
     assert theirs.pop("PYTHONPATH").startswith(code + ":")
-    if ours.get("PYTHONUNBUFFERED") == "1":
-        del ours["PYTHONUNBUFFERED"]
+    if expected["argv"][0] == "<python>":
+        assert ours.pop("PYTHONUNBUFFERED") == "1"
     assert sorted(ours) == sorted(theirs)
     for name in theirs:
         assert ours[name] == theirs[name], name

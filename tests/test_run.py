@@ -9,6 +9,7 @@ import sys
 import time
 
 import pytest
+import pythons
 from conftest import clean_env, make_tree
 
 DUMP_PY = """import json, os, sys
@@ -173,9 +174,9 @@ def test_absent_config_files_mean_their_defaults(pyz, tmp_path):
 
 
 def test_runs_on_python_3_7(pyz, tmp_path):
-    python37 = "/root/.pyenv/versions/3.7.16/bin/python3.7"
-    if not os.path.exists(python37):
-        pytest.skip("no Python 3.7 on this machine")
+    python37 = pythons.interpreter("3.7")
+    if not python37:
+        pytest.skip(pythons.missing_reason("3.7"))
     root = job(tmp_path, "train.py", {"train.py": DUMP_PY}, exit=3)
     pid, rc, out, err = launch(pyz, root, python=python37)
     assert rc == 3, err
@@ -266,9 +267,9 @@ def test_missing_program_names_the_unfetched_submit_directory(pyz, tmp_path):
 
 
 def test_supervise_and_local_run_on_python_3_7(pyz, tmp_path):
-    python37 = "/root/.pyenv/versions/3.7.16/bin/python3.7"
-    if not os.path.exists(python37):
-        pytest.skip("no Python 3.7 on this machine")
+    python37 = pythons.interpreter("3.7")
+    if not python37:
+        pytest.skip(pythons.missing_reason("3.7"))
     failing = ("import sys\nsys.stderr.write('Traceback (most recent call last):\\nValueError: bad value\\n')\n"
                "sys.exit(3)\n")
     root = job(tmp_path, "train.py", {"train.py": failing})

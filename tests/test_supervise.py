@@ -244,14 +244,24 @@ def test_megabyte_of_multibyte_stderr_gives_a_short_valid_failure(pyz, tmp_path)
     assert "\nexit status 3\ncommand: " in text
 
 
+def test_a_failure_reason_longer_than_1024_characters_is_cut_there(pyz, tmp_path):
+    root = job(tmp_path, {"train.py": "raise ValueError('bad')\n"})
+    code, _, _ = finish(start(pyz, root, python("train.py", "x" * 2000)))
+    assert code == 1
+    text = failure(root)
+    assert text.startswith("ValueError: bad\nexit status 1\ncommand: ")
+    assert len(text) == 1024 and text.endswith("xxxx")
+
+
 def test_program_failure_file_is_kept(pyz, tmp_path):
     program = ("import os, sys\nwith open(os.path.join(sys.argv[1], 'output', 'failure'), 'w') as f:\n"
                "    f.write('USER REASON')\nsys.exit(2)\n")
-    root = job(tmp_path, {"train.py": program})
+    root = job(tmp_path, {"train.py": program}, hps={"sagemaker_container_log_level": "20"})
     code, _, err = finish(start(pyz, root, python("train.py", root)))
     assert code == 2
     assert failure(root) == "USER REASON"
-    assert b"Failure file exists" in err or b"Reporting training FAILURE" in err
+    assert b" ERROR    Reporting training FAILURE: exit status 2\n" in err  # the launcher's reason, logged
+    assert b" INFO     Failure file exists. Skipping creation....\n" in err  # and not written over the program's
 
 
 def test_program_with_failure_file_and_status_0_gets_both(pyz, tmp_path):
@@ -492,7 +502,8 @@ def test_wait_statuses_follow_the_shell():
     from launcher.run import statuses
 
     for command, status, signum in (("exit 3", 3, None), ("exit 137", 137, None), ("kill -9 $$", 137, 9)):
-        pid = subprocess.Popen(["sh", "-c", command]).pid
+        # posix_spawnp, not Popen: a Popen object's finaliser may reap the child before waitpid does
+        pid = os.posix_spawnp("sh", ["sh", "-c", command], dict(os.environ))
         _, raw = os.waitpid(pid, 0)
         assert statuses.from_waitstatus(raw) == status
         assert statuses.signal_of_waitstatus(raw) == signum

@@ -1,7 +1,6 @@
 """Unit tests of the pure stages: JSON through _json, hyperparameter rendering, entry-point names,
 masking, the region lookup."""
 
-import glob
 import json
 import os
 import random
@@ -9,6 +8,7 @@ import re
 import subprocess
 
 import pytest
+import pythons
 from conftest import ROOT
 
 from launcher import jsonc, masking
@@ -19,6 +19,9 @@ VALUES = ["x", "é", "\u2028\x00\"\\", 1, -0.0, 1e400, -1e400, float("nan"), 1.5
           True, False, None, [], {}, {"b": 1, "a": [True, None, "x y", "é"]}, [1, [2, [3]]], {"z": {"y": {}}}]
 TEXTS = ["1", " 7 ", "NaN", "-Infinity", "1e400", '"a"', '[1, "a", {"b": null}]', "01", 'abc"', "", '{"a":1} x',
          "\ufeff1", "1.0000000000000001", '"\\ud800"', "+1", "0x10", "[1,", "{\"a\" 1}", "tru", "  "]
+with open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "golden_toolkit", "toolkit.json"),
+          encoding="utf-8") as f:
+    TOOLKIT = json.load(f)  # recorded from sagemaker-training 5.1.4 by tests/golden_toolkit/record.py
 
 
 
@@ -77,11 +80,12 @@ def test_jsonc_type_error_for_non_strings():
             jsonc.loads(value)
 
 
-@pytest.mark.parametrize("python", sorted(glob.glob("/root/.pyenv/versions/3.*/bin/python3")))
-def test_jsonc_matches_json_on_every_python_here(python):
+@pytest.mark.parametrize("version", pythons.WANTED)
+def test_jsonc_matches_json_on_every_python_here(version):
+    python = pythons.interpreter(version)
+    if not python:
+        pytest.skip(pythons.missing_reason(version))
     result = subprocess.run([python, "-c", PARITY_SCRIPT, ROOT], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    if b"SyntaxError" in result.stderr and b"3.6" in python.encode():
-        pytest.skip("older than 3.7")
     assert result.returncode == 0, result.stderr.decode()
 
 
@@ -96,18 +100,35 @@ def test_args_as_the_toolkits_unit_tests_expect():
 
 
 def test_split_is_case_sensitive_and_knows_the_nine_names():
-    user, internal = hyperparameters.split({"sagemaker_x": 1, "SageMaker_Upper": 2, "_tuning_objective_metric": 3,
-                                            "lr": 4})
+    names = TOOLKIT["internal_names"]  # params.SAGEMAKER_HYPERPARAMETERS, recorded
+    assert len(names) == 9
+    user, internal = hyperparameters.split(dict({name: 1 for name in names}, sagemaker_x=1, SageMaker_Upper=2, lr=4))
+    assert sorted(internal) == sorted(names + ["sagemaker_x"])
     assert user == {"SageMaker_Upper": 2, "lr": 4}
-    assert internal == {"sagemaker_x": 1, "_tuning_objective_metric": 3}
+    near = [variant for name in names for variant in (name.upper(), name + "_", "x" + name)
+            if not variant.startswith("sagemaker_")]
+    user, internal = hyperparameters.split({name: 1 for name in near})
+    assert internal == {} and sorted(user) == sorted(near)
 
 
 def test_entry_point_check_equals_the_toolkits_pattern():
-    pattern = re.compile(r"^[A-Za-z0-9._][A-Za-z0-9._+-]*(/[A-Za-z0-9._+-]+)*$")
+    pattern = re.compile(TOOLKIT["entry_point_pattern"])  # process._SAFE_ENTRY_POINT, recorded
     rng = random.Random(7)
     for _ in range(50000):
         name = "".join(rng.choice("aZ9._+-/ \n\té$") for _ in range(rng.randint(0, 6)))
         assert bool(pattern.match(name)) == program._safe(name), repr(name)
+
+
+def test_entry_point_verdicts_equal_the_toolkits():
+    """validate_entry_point's verdict on each recorded name: the pattern and the '.'/'..' segment rule."""
+    assert sum(ok for _, ok in TOOLKIT["entry_points"]) > 100  # the sample holds names of both kinds
+    for name, accepted in TOOLKIT["entry_points"]:
+        try:
+            program.validate_name(name)
+            ours = True
+        except JobError:
+            ours = False
+        assert ours == accepted, repr(name)
 
 
 @pytest.mark.parametrize("name,fragment", [("", "is empty"), ("a b.py", "' '"), ("-c", "leading '-'"),

@@ -69,10 +69,8 @@ def _call(repo, env, source, method, path, query, operation, field):
         headers = sigv4.sign(method, url, headers, _EMPTY_SHA256, source.get(), repo.region, "codeartifact",
                              time.time())
         try:
-            response = http.request(method, url, headers, b"" if method == "POST" else None, timeout=30.0,
-                                    environ=env)
-            status, body = response.status, response.body()
-            response.close()
+            status, body = http.exchange(method, url, headers, b"" if method == "POST" else None, timeout=30.0,
+                                         environ=env)
         except http.ConnectionFailed as e:
             if attempt < ATTEMPTS:
                 time.sleep(0.05 * 2 ** attempt)

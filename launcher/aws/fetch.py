@@ -62,14 +62,21 @@ def _staged(code_dir, fill):
         tree = os.path.join(staging, "code")
         os.mkdir(tree)
         fill(tree)
-        for name in sorted(os.listdir(tree)):
-            os.rename(os.path.join(tree, name), os.path.join(code_dir, name))
-    except OSError as e:
-        for name in os.listdir(code_dir):  # a move that failed half way: back to empty
-            _remove(os.path.join(code_dir, name))
-        raise JobError("cannot move the fetched code into %s: %s" % (code_dir, e.strerror or e))
+        try:
+            for name in sorted(os.listdir(tree)):
+                os.rename(os.path.join(tree, name), os.path.join(code_dir, name))
+        except BaseException as e:  # a move cut short, by an error or a signal: back to empty
+            _empty(code_dir)
+            if isinstance(e, OSError):
+                raise JobError("cannot move the fetched code into %s: %s" % (code_dir, e.strerror or e))
+            raise
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+
+
+def _empty(folder):
+    for name in os.listdir(folder):
+        _remove(os.path.join(folder, name))
 
 
 def _remove(path):
@@ -97,7 +104,10 @@ def _from_s3(uri, tree, env, timeout, code_dir):
     bundle = os.path.join(os.path.dirname(tree), "sourcedir.tar.gz")
     region = env["AWS_REGION"] if "AWS_REGION" in env else env.get("SAGEMAKER_REGION", "")
     source = credentials.resolve(env, region or None)  # web identity's STS call goes to the client's region
-    size = s3.download(uri, bundle, source, region, env, deadline)
+    try:
+        size = s3.download(uri, bundle, source, region, env, deadline)
+    except s3.DeadlinePassed as e:
+        raise s3.DeadlinePassed("%s; SM_TRAIN_FETCH_TIMEOUT (%g s) sets the deadline" % (e, timeout))
     log.info("Downloaded %s (%d bytes, credentials from %s)" % (uri, size, source.source))
     _extract(bundle, tree, uri, code_dir)
 
@@ -109,11 +119,13 @@ def _copy_dir(source, code_dir):
     try:
         os.rmdir(code_dir)
         shutil.copytree(source, code_dir)
-    except (OSError, shutil.Error) as e:
+    except BaseException as e:  # a copy cut short, by an error or a signal: back to an empty code dir
         _remove(code_dir)
         os.makedirs(code_dir, exist_ok=True)
-        raise JobError("sagemaker_submit_directory %s: cannot be copied to %s: %s"
-                       % (source, code_dir, _first_error(e)))
+        if isinstance(e, (OSError, shutil.Error)):
+            raise JobError("sagemaker_submit_directory %s: cannot be copied to %s: %s"
+                           % (source, code_dir, _first_error(e)))
+        raise
 
 
 def _copy_file(source, code_dir):

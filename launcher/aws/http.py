@@ -242,3 +242,13 @@ def request(method, url, headers=None, body=None, timeout=10.0, environ=None):
         via = " (through proxy %s:%d)" % proxy[:2] if proxy else ""
         raise ConnectionFailed("%s: %s%s" % (what, _reason(error), via))
     return Response(connection, answer, method, what)
+
+
+def exchange(method, url, headers=None, body=None, timeout=10.0, environ=None, limit=1 << 20):
+    """One request whose whole answer is wanted: (status, body of at most ``limit`` bytes), the connection
+    closed. Raises ConnectionFailed below HTTP."""
+    answer = request(method, url, headers, body, timeout, environ)
+    try:
+        return answer.status, answer.body(limit)
+    finally:
+        answer.close()

@@ -126,22 +126,18 @@ class InstanceMetadata(object):
         """The IMDSv2 token, or None to fall back to v1."""
         for _ in range(self.attempts):
             try:
-                answer = http.request("PUT", self._url("latest/api/token"), timeout=self.timeout,
-                                      headers={"x-aws-ec2-metadata-token-ttl-seconds": "21600"},
-                                      environ=self.environ)
-                try:
-                    body = answer.body(1 << 16)
-                finally:
-                    answer.close()
+                status, body = http.exchange("PUT", self._url("latest/api/token"), timeout=self.timeout,
+                                             headers={"x-aws-ec2-metadata-token-ttl-seconds": "21600"},
+                                             environ=self.environ, limit=1 << 16)
             except http.ConnectionFailed as e:
                 if "timed out" in str(e):
                     return None
                 continue
-            if answer.status == 200:
+            if status == 200:
                 return body.decode("utf-8", "replace")
-            if answer.status in (403, 404, 405):
+            if status in (403, 404, 405):
                 return None
-            if answer.status == 400:
+            if status == 400:
                 raise _NoAnswer("the token request was refused (HTTP 400)")
         return None
 
@@ -149,15 +145,11 @@ class InstanceMetadata(object):
         headers = {"x-aws-ec2-metadata-token": token} if token is not None else {}
         for _ in range(self.attempts):
             try:
-                answer = http.request("GET", self._url(path), headers=headers, timeout=self.timeout,
-                                      environ=self.environ)
-                try:
-                    body = answer.body(1 << 16)
-                finally:
-                    answer.close()
+                status, body = http.exchange("GET", self._url(path), headers=headers, timeout=self.timeout,
+                                             environ=self.environ, limit=1 << 16)
             except http.ConnectionFailed:
                 continue
-            if answer.status != 200 or not body:
+            if status != 200 or not body:
                 continue
             if not is_json:
                 return body.decode("utf-8", "replace")
@@ -207,16 +199,12 @@ class _NoAnswer(Exception):
 
 def _get_json(url, headers, timeout, environ, secret=None):
     try:
-        answer = http.request("GET", url, headers=headers, timeout=timeout, environ=environ)
-        try:
-            body = answer.body(1 << 20)
-        finally:
-            answer.close()
+        status, body = http.exchange("GET", url, headers=headers, timeout=timeout, environ=environ)
     except http.ConnectionFailed as e:
         raise _Failed(_masked(str(e), secret))
     text = body.decode("utf-8", "replace")
-    if answer.status != 200:
-        raise _Failed("HTTP %d from the endpoint: %s" % (answer.status, _masked(" ".join(text.split())[:200], secret)))
+    if status != 200:
+        raise _Failed("HTTP %d from the endpoint: %s" % (status, _masked(" ".join(text.split())[:200], secret)))
     try:
         doc = json.loads(text)
     except ValueError:

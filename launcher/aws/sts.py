@@ -56,20 +56,16 @@ class WebIdentity(object):
             if attempt:
                 time.sleep(random.random() * min(0.05 * 2 ** attempt, 20.0))
             try:
-                answer = http.request("POST", self.url, headers=headers, body=body, timeout=TIMEOUT,
-                                      environ=self.environ)
-                try:
-                    text = answer.body(1 << 20)
-                finally:
-                    answer.close()
+                status, text = http.exchange("POST", self.url, headers=headers, body=body, timeout=TIMEOUT,
+                                             environ=self.environ)
             except http.ConnectionFailed as e:
                 failure = str(e)
                 continue
-            if answer.status == 200:
+            if status == 200:
                 return self._credentials(text)
             code, message = _error(text)
-            failure = "HTTP %d %s: %s" % (answer.status, code, message)
-            if answer.status < 500 and code not in _RETRY_CODES:
+            failure = "HTTP %d %s: %s" % (status, code, message)
+            if status < 500 and code not in _RETRY_CODES:
                 break
         if token:
             failure = failure.replace(token, "***")
