@@ -295,11 +295,11 @@ VERSIONED = ("import hashlib, json, os, sys\nd = sys.argv[1]\ndata = os.urandom(
 @pytest.mark.parametrize("version", ["3.7", "3.13"])
 def test_other_pythons(pyz, server, tmp_path, version):
     """The oldest Python the launcher runs on, and one that warns about fork() in a process with threads."""
-    from test_extract import find_python
+    import pythons
 
-    python = find_python(version)
+    python = pythons.interpreter(version)
     if python is None:
-        pytest.skip("no python%s here" % version)
+        pytest.skip(pythons.missing_reason(version))
     root = job(tmp_path, "s3://sm-bucket/py" + version)
     env = clean_env(**server.environ(TRAINING_JOB_NAME="job-v"))
     result = run_pyz(pyz, "--root", root, "--", python, "-c", VERSIONED, intermediate(root), env=env, timeout=300,
