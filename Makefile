@@ -56,7 +56,8 @@ demo: build
 # Every figure prints its budget; the target fails when any is over (bench_fetch.py makes .venv-toolkit once).
 bench: build venv
 	status=0; $(PYTHON) tests/bench.py $(PYZ) || status=1; \
-	$(BIN)/python tests/bench_fetch.py $(PYZ) || status=1; exit $$status
+	$(BIN)/python tests/bench_fetch.py $(PYZ) || status=1; \
+	$(BIN)/python tests/bench_intermediate.py $(PYZ) || status=1; exit $$status
 
 clean:
 	rm -rf dist $(VENV) .venv-images .venv-toolkit .pytest_cache

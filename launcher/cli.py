@@ -130,18 +130,38 @@ def main(argv=None, environ=None):
     env = plan.full_env(environ)
     try:
         launch.prepare(plan, env, masked.install)
+        sync = None
+        if plan.intermediate is not None:  # the uploads need a parent that outlives the program: supervised
+            from .aws import intermediate
+
+            sync = intermediate.start(plan.intermediate, env)
+        finish = sync.finish if sync is not None else None
+        supervised = opts.supervise or sync is not None
         if plan.cluster is not None:  # distributed: cluster.py waits for the hosts, then runs this node's part
             from .cluster import node
 
-            return node.run(plan, env, layout, opts.grace_period if opts.supervise else None, masked.argv)
-        if opts.supervise:
+            try:
+                return node.run(plan, env, layout, opts.grace_period if supervised else None, masked.argv, finish)
+            finally:
+                if sync is not None and not sync.stopping:  # an MPI role, which runs its program itself
+                    _finish_uploads(sync, layout)
+        if supervised:
             from .run import supervise
 
-            return supervise.run(plan, env, layout, opts.grace_period, masked.argv)
+            return supervise.run(plan, env, layout, opts.grace_period, masked.argv, finish)
         launch.execute(plan, env)
     except LauncherError as e:
         return fail(hint(e, opts), layout, False, opts.format)
     return 1  # execute() only returns by raising
+
+
+def _finish_uploads(sync, layout):
+    unfinished = sync.finish(None)
+    if unfinished:
+        from .run.launch import write_failure
+
+        log.error(unfinished)
+        write_failure(layout, unfinished)
 
 
 def end_dry_run(status):
@@ -251,6 +271,10 @@ def log_invocation(plan):
     log.info("Invoking user script\n\nTraining Env:\n\n%s\n\nEnvironment variables:\n\n%s\n\n"
              "Invoking script with the following command:\n\n%s\n"
              % (training_env_text(plan.rendered.training_env), lines, " ".join(plan.argv)))
+    if plan.intermediate is not None:
+        log.info("Intermediate output: files closed under %s are uploaded to %s while the program runs; sm-train "
+                 "stays the program's parent (supervised) so that the last uploads finish"
+                 % (plan.intermediate.directory, plan.intermediate.url()))
 
 
 def hint(error, opts):

@@ -32,7 +32,7 @@ class FaultProxy:
             def do_GET(self):
                 proxy.handle(self)
 
-            do_HEAD = do_PUT = do_POST = do_GET
+            do_HEAD = do_PUT = do_POST = do_DELETE = do_GET
 
         self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.server.daemon_threads = True
@@ -72,6 +72,10 @@ class FaultProxy:
             return self.send(handler, 301, [], b"")
         if fault == "empty-403":  # an error with no error document, as S3 answers a HEAD
             return self.send(handler, 403, [], b"")
+        if fault == "cut-request":  # half of the request's body taken, then the connection dropped
+            handler.rfile.read(int(handler.headers.get("Content-Length") or 0) // 2)
+            handler.connection.shutdown(socket.SHUT_RDWR)
+            return None
         if fault == "skewed":
             ahead = formatdate(time.time() + 3600, usegmt=True)
             return self.error(handler, 403, "RequestTimeTooSkewed", "The difference between the request time "

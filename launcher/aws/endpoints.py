@@ -44,24 +44,24 @@ def configured_endpoint(environ):
     return None
 
 
-def s3_url(bucket, key, region, environ, uri):
+def s3_url(bucket, key, region, environ, uri, action="download"):
     """(object URL, signing region) for ``key`` in ``bucket`` (the bucket's own URL for key None). A configured
     endpoint is used path-style, as botocore does with an endpoint_url; otherwise virtual-hosted where the name
     allows it, and us-east-1 on the legacy global host unless AWS_S3_US_EAST_1_REGIONAL_ENDPOINT=regional."""
     path = "/" + quote(key, safe="/~") if key is not None else ""
     configured = configured_endpoint(environ)
     if region and not (_is_label(region) and not region.isdigit()):
-        raise JobError("cannot download %s: the region %r is not a valid region name" % (uri, region))
+        raise JobError("cannot %s %s: the region %r is not a valid region name" % (action, uri, region))
     if configured:
         name, endpoint = configured
         parts = urlsplit(endpoint)
         if parts.scheme not in ("http", "https") or not parts.netloc:
-            raise JobError("cannot download %s: %s=%s is not an http(s) URL" % (uri, name, endpoint))
+            raise JobError("cannot %s %s: %s=%s is not an http(s) URL" % (action, uri, name, endpoint))
         base = "%s://%s%s" % (parts.scheme, parts.netloc, parts.path.rstrip("/"))
         return "%s/%s%s" % (base, quote(bucket, safe="~"), path), region or "us-east-1"
     if not region:
-        raise JobError("cannot download %s: Invalid endpoint: https://s3..amazonaws.com (no region: AWS_REGION and "
-                       "SAGEMAKER_REGION are empty)" % uri)
+        raise JobError("cannot %s %s: Invalid endpoint: https://s3..amazonaws.com (no region: AWS_REGION and "
+                       "SAGEMAKER_REGION are empty)" % (action, uri))
     regional = environ.get("AWS_S3_US_EAST_1_REGIONAL_ENDPOINT", "").strip().lower() == "regional"
     if region == "us-east-1" and not regional:
         host = "s3.amazonaws.com"

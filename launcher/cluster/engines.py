@@ -120,7 +120,7 @@ def apply(plan, python, environ, command=None):
     cluster = Cluster(role, engine, t["hosts"], master, t["current_host"],
                       [h for h in hosts if h != master] if role == "mpi-master" else [], settings)
     return Plan(_merged(plan.env, env), argv, plan.cwd, plan.install, plan.chmod, plan.rendered, cluster,
-                plan.fetch)
+                plan.fetch, plan.intermediate)
 
 
 def _merged(first, second):

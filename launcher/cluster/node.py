@@ -16,8 +16,9 @@ from .waits import POLL, Stop, Wait, signals_module, wait_for_names
 LINGER = 60.0   # seconds the master keeps answering after mpirun ended, for workers yet to ask
 
 
-def run(plan, env, layout, grace, shown_argv):
-    """This node's part; returns the exit status, or execs (role "exec"; supervised when ``grace`` is set)."""
+def run(plan, env, layout, grace, shown_argv, finish=None):
+    """This node's part; returns the exit status, or execs (role "exec"; supervised when ``grace`` is set, with
+    ``finish`` as supervise.run takes it)."""
     cluster = plan.cluster
     settings = cluster.settings
     if which(plan.argv[0], env.get("PATH", os.defpath)) is None and "/" not in plan.argv[0]:
@@ -33,7 +34,7 @@ def run(plan, env, layout, grace, shown_argv):
     if grace is not None:
         from ..run import supervise
 
-        return supervise.run(plan, env, layout, grace, shown_argv)
+        return supervise.run(plan, env, layout, grace, shown_argv, finish)
     from ..run.launch import execute
 
     execute(plan, env)

@@ -12,7 +12,7 @@ _MAX_STRING = 32 * 4096
 
 
 class Plan(object):
-    def __init__(self, env, argv, cwd, install, chmod, rendered, cluster=None, fetch=None):
+    def __init__(self, env, argv, cwd, install, chmod, rendered, cluster=None, fetch=None, intermediate=None):
         self.env = env              # what sm-train sets or changes, in order
         self.argv = argv
         self.cwd = cwd
@@ -21,6 +21,7 @@ class Plan(object):
         self.rendered = rendered
         self.cluster = cluster      # a distributed job's part for this node (cluster.engines), else None
         self.fetch = fetch          # sagemaker_submit_directory, when it is still to fill the empty code dir
+        self.intermediate = intermediate  # an Intermediate: output/intermediate goes to S3 while the program runs
 
     def full_env(self, environ):
         merged = dict(environ)
@@ -50,7 +51,8 @@ def build(job, decoded, resources, layout, environ, command=None, args_renderer=
         env = dict(env, PYTHONUNBUFFERED="1")
     if (environ.get("SAGEMAKER_BASE_DIR") or "/opt/ml") != layout.base:
         env = dict(env, SAGEMAKER_BASE_DIR=layout.base)  # --root: the program's toolkit-based code finds it too
-    return Plan(env, prog.argv, prog.cwd, prog.install, prog.chmod, rendered, fetch=fetch)
+    return Plan(env, prog.argv, prog.cwd, prog.install, prog.chmod, rendered, fetch=fetch,
+                intermediate=intermediate_output(decoded, layout, environ))
 
 
 def with_index(plan, index):
@@ -61,7 +63,43 @@ def with_index(plan, index):
     install = [step + ["-i", index] if "requirements.txt" in step else step for step in plan.install]
     if install == plan.install:
         return plan
-    return Plan(plan.env, plan.argv, plan.cwd, install, plan.chmod, plan.rendered, plan.cluster, plan.fetch)
+    return Plan(plan.env, plan.argv, plan.cwd, install, plan.chmod, plan.rendered, plan.cluster, plan.fetch,
+                plan.intermediate)
+
+
+class Intermediate(object):
+    """Where the files closed under output/intermediate go while the program runs (sagemaker_s3_output)."""
+
+    def __init__(self, uri, directory, bucket, prefix):
+        self.uri, self.directory, self.bucket, self.prefix = uri, directory, bucket, prefix
+
+    def url(self):
+        return "s3://%s/%s/" % (self.bucket, self.prefix)
+
+
+def intermediate_output(decoded, layout, environ):
+    """The toolkit's start_sync decision: an Intermediate when sagemaker_s3_output names an s3:// location and
+    output/intermediate does not exist yet (an existing one is the platform's to sync); None for no value, an
+    existing directory or a file:// location; a JobError for any other scheme."""
+    location = decoded.get("sagemaker_s3_output")
+    if not location or os.path.exists(layout.output_intermediate):
+        return None
+    if not isinstance(location, str):
+        raise JobError("hyperparameter sagemaker_s3_output=%s: expecting an s3:// URI" % (location,))
+    import posixpath
+    from urllib.parse import urlparse  # only for a job with the hyperparameter: a plain start never pays for it
+
+    url = urlparse(location)
+    if url.scheme == "file":
+        return None
+    if url.scheme != "s3":
+        raise JobError("hyperparameter sagemaker_s3_output=%s: Expecting 's3' scheme, got: %s"
+                       % (location, url.scheme or "none"))
+    if not url.netloc:
+        raise JobError("hyperparameter sagemaker_s3_output=%s: the URI names no bucket" % location)
+    # the toolkit's os.path.join: empty parts vanish, a job name starting with "/" starts the key over
+    prefix = posixpath.join(url.path.lstrip("/"), environ.get("TRAINING_JOB_NAME", ""), "output", "intermediate")
+    return Intermediate(location, layout.output_intermediate, url.netloc, prefix)
 
 
 def _empty_dir(path):

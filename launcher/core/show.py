@@ -11,6 +11,9 @@ def show(plan, fmt):
         shown = {"env": plan.env, "argv": plan.argv, "cwd": plan.cwd, "error": None}
         if plan.fetch is not None:
             shown["fetch"] = {"from": plan.fetch, "into": plan.cwd}
+        if plan.intermediate is not None:
+            shown["intermediate"] = {"from": plan.intermediate.directory, "to": plan.intermediate.url(),
+                                     "supervised": True}
         return jsonc.pretty(shown, 2) + "\n"
     lines = []
     for name, value in plan.env.items():
@@ -25,6 +28,10 @@ def show(plan, fmt):
         lines.append("# before: %s" % jsonc.dumps(step))
     if plan.chmod:
         lines.append("# before: chmod +x %s" % jsonc.quote(plan.chmod))
+    if plan.intermediate is not None:
+        lines.append("# during: files closed under %s are uploaded to %s; sm-train stays the program's parent "
+                     "(supervised) to finish the uploads" % (jsonc.quote(plan.intermediate.directory),
+                                                             jsonc.quote(plan.intermediate.url())))
     lines.append("# cwd: %s" % jsonc.quote(plan.cwd))
     lines.append("# argv: %s" % jsonc.dumps(plan.argv))
     return "\n".join(lines) + "\n"

@@ -18,8 +18,11 @@ WATCHED = FORWARDED + (signal.SIGCHLD,)
 TICK = 5.0             # the loop reaps at least this often: a SIGCHLD byte lost to a full wakeup pipe cannot hang it
 
 
-def run(plan, env, layout, grace, shown_argv):
-    """Run the plan as a child and supervise it; the exit status. Raises LauncherError when exec fails."""
+def run(plan, env, layout, grace, shown_argv, finish=None):
+    """Run the plan as a child and supervise it; the exit status. Raises LauncherError when exec fails.
+    ``finish(deadline)``, when given, runs after the program has exited, before the status file: it gets the
+    time.monotonic() value the grace after a SIGTERM ends at (None without one) and returns None, or one line
+    for the failure file (the intermediate output's uploads)."""
     sys.stdout.flush()
     sys.stderr.flush()
     foreground = _owns_terminal()
@@ -51,10 +54,12 @@ def run(plan, env, layout, grace, shown_argv):
         if report:
             os.waitpid(pid, 0)
             raise _child_error(plan, report)
-        code, signum, grace_killed, tail = _supervise(pid, err_r, wake_r, grace)
+        code, signum, grace_killed, tail, stopped = _supervise(pid, err_r, wake_r, grace)
+        # Still inside: a further signal lands in the wakeup pipe instead of stopping the uploads.
+        unfinished = finish(stopped) if finish is not None else None
     finally:
         _restore(mask, previous, old_wakeup, (wake_r, wake_w, err_r, report_r))
-    return _report(layout, code, signum, grace_killed, grace, tail, shown_argv)
+    return _report(layout, code, signum, grace_killed, grace, tail, shown_argv, unfinished)
 
 
 def _noted(signum, frame):
@@ -128,11 +133,12 @@ def _child_error(plan, report):
 
 
 def _supervise(pid, err_r, wake_r, grace):
-    """Forward, reap and pass stderr through until the child exits: (code, signal, killed after grace, tail)."""
+    """Forward, reap and pass stderr through until the child exits: (code, signal, killed after grace, tail,
+    the end of the grace after the first SIGTERM or None)."""
     import select
 
     tee = Tee(err_r)
-    deadline = None
+    deadline = stopped = None
     grace_killed = False
     status = None
     next_reap = time.monotonic() + TICK
@@ -148,7 +154,7 @@ def _supervise(pid, err_r, wake_r, grace):
                 if sig != signal.SIGCHLD:
                     _forward(pid, sig)
                 if sig == signal.SIGTERM and deadline is None and not grace_killed:
-                    deadline = time.monotonic() + grace
+                    deadline = stopped = time.monotonic() + grace
                     log.info("SIGTERM forwarded to the program; SIGKILL follows in %g s if it is still running"
                              % grace)
         if wake_r in ready_r or time.monotonic() >= next_reap:
@@ -165,7 +171,7 @@ def _supervise(pid, err_r, wake_r, grace):
             grace_killed = True
     tee.drain()
     code, signum = status
-    return code, signum, grace_killed and signum == signal.SIGKILL, tee.last_lines()
+    return code, signum, grace_killed and signum == signal.SIGKILL, tee.last_lines(), stopped
 
 
 def _read_signals(fd):
@@ -198,8 +204,13 @@ def _reap(pid, status):
             status = (statuses.from_waitstatus(raw), statuses.signal_of_waitstatus(raw))
 
 
-def _report(layout, code, signum, grace_killed, grace, tail, shown_argv):
-    """The success file, or the failure file (unless the program wrote its own); one log line; the status."""
+def _report(layout, code, signum, grace_killed, grace, tail, shown_argv, unfinished=None):
+    """The success file, or the failure file (unless the program wrote its own); one log line; the status,
+    always the program's. ``unfinished`` (files not uploaded) goes to the failure file even after a success."""
+    if code == 0 and unfinished:
+        write_failure(layout, unfinished)
+        log.error(unfinished)
+        return 0
     if code == 0:
         write_success(layout)
         log.info("Reporting training SUCCESS")
@@ -207,7 +218,11 @@ def _report(layout, code, signum, grace_killed, grace, tail, shown_argv):
     how = statuses.describe(code, signum)
     if grace_killed:
         how += " after ignoring SIGTERM for %g s" % grace
-    write_failure(layout, statuses.failure_reason(tail, how, shown_argv))
+    reason = statuses.failure_reason(tail, how, shown_argv)
+    if unfinished:
+        log.error(unfinished)
+        reason = "%s; %s" % (unfinished, reason)  # first: the failure file keeps 1024 characters
+    write_failure(layout, reason)
     log.error("Reporting training FAILURE: %s" % how)
     return code
 

@@ -1,0 +1,207 @@
+"""Intermediate output (sagemaker_s3_output), as the toolkit's intermediate_output.start_sync (reference §1.8):
+every file closed under output/intermediate is copied to .tmp.sagemaker_s3_sync (a snapshot: a program
+rewriting the file cannot tear the upload) and uploaded to <prefix>/<relative path>, one file at a time in
+the order closed. Unlike the toolkit, a file or directory renamed into the tree is uploaded too, and the end
+is explicit: ``finish`` takes the last events, rescans the tree, waits for the uploads until a deadline and
+names every file that did not arrive.
+
+Two daemon threads, started with every signal blocked so that signals stay the supervisor's: one takes the
+events and the snapshots, one uploads. A newer snapshot of a file still waiting replaces the older one."""
+
+import collections
+import os
+import posixpath
+import shutil
+import threading
+import time
+
+from .. import log, options
+from ..errors import JobError
+from . import inotify
+
+TMP = ".tmp.sagemaker_s3_sync"
+POLL_VARIABLE = "SM_TRAIN_INTERMEDIATE_POLL"  # seconds: poll instead of inotify (for filesystems without it)
+
+
+def start(target, environ):
+    """Create the directories and start watching ``target`` (a core.plan.Intermediate); a running Sync."""
+    from . import credentials, upload
+
+    try:
+        os.makedirs(os.path.join(target.directory, TMP), exist_ok=True)
+    except OSError as e:
+        raise JobError("cannot create %s for sagemaker_s3_output: %s" % (target.directory, e.strerror or e))
+    region = environ["AWS_REGION"] if "AWS_REGION" in environ else environ.get("SAGEMAKER_REGION", "")
+    source = credentials.resolve(environ, region or None)
+    sync = Sync(target)
+    sync.client = upload.Client(target.bucket, source, region, environ, deadline=lambda: sync.deadline)
+    poll = environ.get(POLL_VARIABLE)
+    interval = options.seconds(None, environ, POLL_VARIABLE, "1") if poll else None
+    sync.run(inotify.open_source(target.directory, TMP, interval))
+    log.info("Intermediate output: watching %s (%s), uploading to %s with credentials from %s"
+             % (target.directory, sync.source.mode, target.url(), source.source))
+    return sync
+
+
+class Sync(object):
+    def __init__(self, target):
+        self.target, self.root, self.tmp = target, target.directory, os.path.join(target.directory, TMP)
+        self.client = self.source = None
+        self.lock = threading.Condition()
+        self.queue = collections.deque()  # relative paths with a snapshot waiting, in the order first closed
+        self.snapshots = {}               # relative path -> its newest snapshot
+        self.taken = {}                   # relative path -> signature of the file when last snapshotted
+        self.failed = {}                  # relative path -> why its last version is not in S3
+        self.uploading = None
+        self.uploaded = 0
+        self.stopping = self.watched = False
+        self.deadline = None              # time.monotonic() value the uploads must end by, once one is set
+
+    def run(self, source):
+        import signal
+
+        self.source = source
+        every = signal.valid_signals() if hasattr(signal, "valid_signals") else range(1, signal.NSIG)  # novm
+        blocked = signal.pthread_sigmask(signal.SIG_BLOCK, set(every) - {signal.SIGKILL, signal.SIGSTOP})
+        try:
+            self.watcher = threading.Thread(target=self._watch, name="intermediate-watch", daemon=True)
+            self.uploader = threading.Thread(target=self._upload, name="intermediate-upload", daemon=True)
+            self.watcher.start()
+            self.uploader.start()
+        finally:
+            signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
+
+    def finish(self, deadline=None):
+        """After the program ended: the files closed until now uploaded by ``deadline`` (time.monotonic(), or
+        None for no limit). None when every one arrived, else one line naming those that did not."""
+        with self.lock:
+            self.deadline, self.stopping = deadline, True
+            self.lock.notify_all()
+        self.source.wake()
+        for thread in (self.watcher, self.uploader):
+            thread.join(None if deadline is None else max(0.0, deadline - time.monotonic()))
+        with self.lock:
+            missing = dict(self.failed)
+            for rel in self.queue:
+                missing[rel] = "not uploaded before the deadline"
+            if self.uploading is not None:
+                missing[self.uploading] = "its upload was still running at the deadline"
+        log.info("Intermediate output: %d uploads to %s" % (self.uploaded, self.target.url()))
+        if not missing:
+            return None
+        names = sorted(missing)
+        return ("intermediate output: %d file(s) not uploaded to %s: %s (%s: %s)"
+                % (len(names), self.target.url(), ", ".join(names), names[0], missing[names[0]]))
+
+    # The watcher thread.
+    def _watch(self):
+        try:
+            while True:
+                with self.lock:
+                    stopping = self.stopping
+                for kind, rel in self.source.wait(0 if stopping else 1.0):
+                    if kind == "file":
+                        self._snapshot(rel)
+                    elif kind == "dir":
+                        self._walk(rel)
+                    else:
+                        self._rescan()
+                if stopping:  # every close before the end is in the events just read; the rescan catches the rest
+                    self._rescan()
+                    break
+        except Exception as e:  # never silently: the end names what did not arrive
+            log.error("Intermediate output: the watcher stopped: %s: %s" % (type(e).__name__, e))
+            with self.lock:
+                self.failed[""] = "the watcher stopped: %s" % e
+        finally:
+            with self.lock:
+                self.watched = True
+                self.lock.notify_all()
+
+    def _walk(self, rel):
+        """A directory created or moved in: watch it and everything under it, snapshot its files."""
+        top = os.path.join(self.root, rel)
+        for folder, _, files in os.walk(top):
+            sub = os.path.relpath(folder, self.root)
+            if not self.source.watch(sub):  # gone, or no inotify watches left: the final rescan covers it
+                log.warning("Intermediate output: cannot watch %s; its files are uploaded at the end" % folder)
+            for name in sorted(files):
+                self._snapshot(os.path.join(sub, name))
+
+    def _rescan(self):
+        for rel, signature in sorted(inotify.scan(self.root, TMP).items()):
+            if self.taken.get(rel) != signature:
+                self._snapshot(rel)
+
+    def _snapshot(self, rel):
+        source = os.path.join(self.root, rel)
+        try:
+            before = os.lstat(source)
+            if (before.st_mode & 0o170000) != 0o100000 or self.taken.get(rel) == inotify.signature(before):
+                return  # not a regular file (links are not followed), or this version is taken already
+            copy = os.path.join(self.tmp, os.path.dirname(rel), "%s.%s" % (_stamp(), os.path.basename(rel)))
+            os.makedirs(os.path.dirname(copy), exist_ok=True)
+            shutil.copyfile(source, copy, follow_symlinks=False)
+            after = os.lstat(source)
+        except FileNotFoundError:  # deleted or renamed away before we got to it, as the toolkit ignores
+            return
+        except OSError as e:
+            log.warning("Intermediate output: cannot copy %s: %s" % (rel, e.strerror or e))
+            with self.lock:
+                self.failed[rel] = "cannot copy it: %s" % (e.strerror or e)
+            return
+        if inotify.signature(after) != inotify.signature(before):
+            os.unlink(copy)  # written to while we copied: its next close brings it back
+            return
+        with self.lock:
+            older = self.snapshots.get(rel)
+            self.snapshots[rel] = copy
+            self.taken[rel] = inotify.signature(before)
+            if older is None:
+                self.queue.append(rel)
+            self.lock.notify_all()
+        if older is not None:
+            _remove(older)
+
+    # The upload thread.
+    def _upload(self):
+        while True:
+            with self.lock:
+                while not self.queue and not self.watched:
+                    self.lock.wait()
+                if not self.queue:
+                    return
+                rel = self.queue.popleft()
+                copy = self.snapshots.pop(rel)
+                self.uploading = rel
+            key = posixpath.join(self.target.prefix, rel.replace(os.sep, "/"))
+            error = None
+            try:
+                size = self.client.upload(copy, key)
+                log.debug("Intermediate output: %s uploaded to s3://%s/%s (%d bytes)" % (rel, self.target.bucket,
+                                                                                        key, size))
+            except Exception as e:  # JobError from S3, OSError from the snapshot, anything else: named at the end
+                error = str(e) if isinstance(e, JobError) else "%s: %s" % (type(e).__name__, e)
+                log.warning("Intermediate output: %s" % error)
+            finally:
+                _remove(copy)
+            with self.lock:
+                self.uploading = None
+                if error is None:
+                    self.uploaded += 1
+                    self.failed.pop(rel, None)
+                elif rel not in self.snapshots:  # a newer version still to come would replace the error
+                    self.failed[rel] = error
+
+
+def _stamp():
+    """The toolkit's temporary-copy prefix: UTC time to the microsecond."""
+    moment = time.time()
+    return time.strftime("%Y-%m-%d-%H-%M-%S-", time.gmtime(moment)) + ("%.6f" % moment).split(".")[1]
+
+
+def _remove(path):
+    try:
+        os.unlink(path)
+    except OSError:
+        pass

@@ -1,0 +1,176 @@
+"""Upload one file to S3 as boto3's S3Transfer.upload_file does, on the standard library (reference §6): a
+PutObject below 8 MiB, from 8 MiB a multipart upload in 8 MiB parts. Each request is signed afresh (so
+temporary credentials are refreshed during a long job) and retried on its own with backoff and jitter on
+connection failures, 5xx and throttling, with S3's retry classification from s3.py; a multipart upload that
+fails is aborted. Memory is bounded by one part. Every body carries Content-MD5 and an explicit Content-Type:
+urllib's default form type makes moto store empty objects (§4.3)."""
+
+import base64
+import hashlib
+import os
+import random
+import time
+from urllib.parse import quote
+
+from launcher import log
+from launcher.aws import endpoints, http, sigv4
+from launcher.aws.s3 import ATTEMPTS, REQUEST_TIMEOUT, THROTTLING, TRANSIENT, error_document
+from launcher.errors import JobError
+
+THRESHOLD = 8 << 20  # TransferConfig.multipart_threshold: multipart when size >= this
+PART = 8 << 20       # TransferConfig.multipart_chunksize
+OCTETS = "application/octet-stream"
+COMPLETE = '<CompleteMultipartUpload xmlns="http://s3.amazonaws.com/doc/2006-03-01/">%s</CompleteMultipartUpload>'
+
+
+class UploadFailed(JobError):
+    """A request failed for good, or ran past the deadline."""
+
+
+class _Again(Exception):
+    def __init__(self, detail, throttled=False):
+        Exception.__init__(self, detail)
+        self.throttled = throttled
+
+
+class Client(object):
+    """Uploads into one bucket. ``credentials``: .get() and .source; ``deadline``: () -> a time.monotonic()
+    value by which every request must be over, or None (read before each request: SIGTERM sets it)."""
+
+    def __init__(self, bucket, credentials, region, environ, deadline=lambda: None, request_timeout=REQUEST_TIMEOUT):
+        self.bucket, self.credentials, self.region, self.environ = bucket, credentials, region, environ
+        self.deadline, self.request_timeout = deadline, request_timeout
+        self.url, self.signing_region = self.object_url("")  # a bad endpoint or region fails here, at the start
+
+    def upload(self, path, key):
+        """Upload the file ``path`` (not changing while we read it: a snapshot) to ``key``; its size."""
+        with open(path, "rb") as f:
+            size = os.fstat(f.fileno()).st_size
+            if size < THRESHOLD:
+                self.call("PutObject", "PUT", key, "", f.read())
+            else:
+                self.multipart(f, key)
+        return size
+
+    def multipart(self, f, key):
+        created = self.call("CreateMultipartUpload", "POST", key, "uploads", b"")
+        upload_id = _element(created, "UploadId")
+        if not upload_id:
+            raise self.fail("CreateMultipartUpload", key, "the answer holds no UploadId")
+        query = "uploadId=" + quote(upload_id, safe="")
+        try:
+            parts = []
+            buffer = bytearray(PART)  # one part in memory, reused
+            while True:
+                n = f.readinto(buffer)
+                if not n and parts:
+                    break
+                data = buffer if n == PART else bytes(buffer[:n])
+                number = len(parts) + 1
+                etag = self.call("UploadPart", "PUT", key, "partNumber=%d&%s" % (number, query), data, etag=True)
+                parts.append("<Part><ETag>%s</ETag><PartNumber>%d</PartNumber></Part>" % (_xml(etag), number))
+                if n < PART:
+                    break
+            self.call("CompleteMultipartUpload", "POST", key, query, (COMPLETE % "".join(parts)).encode(),
+                      "application/xml", document=True)
+        except BaseException:
+            try:
+                self.call("AbortMultipartUpload", "DELETE", key, query, None, attempts=2)
+            except JobError as error:
+                log.warning("could not abort the incomplete multipart upload of %s: %s" % (key, error))
+            raise
+
+    def call(self, operation, method, key, query, body, content_type=OCTETS, etag=False, document=False,
+             attempts=ATTEMPTS):
+        """One operation with its retries: the ETag header (``etag``) or the answer's body."""
+        url = self.object_url(key)[0] + ("?" + query if query else "")
+        headers = {}
+        if body is not None:
+            headers["Content-Type"] = content_type
+            headers["Content-MD5"] = base64.b64encode(hashlib.md5(body).digest()).decode("ascii")
+        payload = hashlib.sha256(body or b"").hexdigest()
+        failures = 0
+        while True:
+            try:
+                return self.attempt(operation, method, url, key, headers, body, payload, etag, document)
+            except _Again as again:
+                failures += 1
+                if failures >= attempts:
+                    raise self.fail(operation, key, "failed %d times in a row; the last: %s" % (failures, again))
+                delay = random.random() * min((1.0 if again.throttled else 0.05) * 2 ** failures, 20.0)
+                deadline = self.deadline()
+                if deadline is not None and time.monotonic() + delay >= deadline:
+                    raise self.fail(operation, key, "the deadline passed; the last error: %s" % again)
+                log.info("%s %s: %s; retrying in %.2f s (%d of %d failures)" % (operation, key, again, delay,
+                                                                                failures, attempts))
+                time.sleep(delay)
+
+    def attempt(self, operation, method, url, key, headers, body, payload, etag, document):
+        timeout = self.request_timeout
+        deadline = self.deadline()
+        if deadline is not None:
+            timeout = min(timeout, deadline - time.monotonic())
+            if timeout <= 0:
+                raise self.fail(operation, key, "the deadline passed")
+        try:
+            keys = self.credentials.get()
+        except http.ConnectionFailed as error:
+            raise self.fail(operation, key, "cannot get credentials: %s" % error)
+        signed = sigv4.sign(method, url, headers, payload, keys, self.signing_region, "s3", time.time())
+        try:
+            answer = http.request(method, url, signed, body, timeout=timeout, environ=self.environ)
+        except http.ConnectionFailed as error:
+            raise _Again(str(error))
+        try:
+            try:
+                data = answer.body(1 << 20)
+            except http.ConnectionFailed as error:
+                raise _Again("%s returned HTTP %d, then %s" % (operation, answer.status, error))
+        finally:
+            answer.close()
+        found = error_document(data) if data and answer.status < 300 and document else {}
+        if 200 <= answer.status < 300 and not found.get("Code"):
+            if etag:
+                value = answer.header("ETag")
+                if not value:
+                    raise _Again("%s returned no ETag" % operation)
+                return value
+            return data
+        # S3 can answer Complete with 200 and an <Error> body: botocore retries it as a 500 (§6.2)
+        found = found if found.get("Code") else error_document(data)
+        code = found.get("Code", "")
+        status = 500 if 200 <= answer.status < 300 else answer.status
+        detail = "%s returned HTTP %d %s" % (operation, answer.status, (code + ": " + found.get("Message", ""))
+                                              if code else answer.reason + " (no error document)")
+        detail = " ".join(detail.split())[:600]
+        if status >= 500 or status == 429 or code in THROTTLING or code in TRANSIENT:
+            raise _Again(detail, throttled=status in (429, 503) or code in THROTTLING)
+        raise self.fail(operation, key, detail, keys)
+
+    def object_url(self, key):
+        return endpoints.s3_url(self.bucket, key, self.region, self.environ, "s3://%s/%s" % (self.bucket, key),
+                                "upload")
+
+    def fail(self, operation, key, text, keys=None):
+        for secret in (keys.secret_key, keys.token) if keys else ():
+            if secret and len(secret) >= 8:
+                text = text.replace(secret, "***")
+        return UploadFailed("cannot upload s3://%s/%s: %s (%s; credentials: %s; endpoint %s)" % (
+            self.bucket, key, text, operation, self.credentials.source, self.url.split("/")[2]))
+
+
+def _element(data, name):
+    from xml.etree import ElementTree
+
+    try:
+        root = ElementTree.fromstring(data)
+    except ElementTree.ParseError:
+        return None
+    for child in root.iter():
+        if child.tag.rpartition("}")[2] == name:
+            return (child.text or "").strip()
+    return None
+
+
+def _xml(text):
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")

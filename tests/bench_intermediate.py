@@ -1,0 +1,112 @@
+"""Bench: what the launcher itself costs while it watches output/intermediate and uploads (sagemaker_s3_output),
+against moto's S3 on loopback (tests/moto_server.py). The launcher's own CPU time (utime + stime of its
+process, not the program's) and its peak RSS (VmHWM) are read from /proc while it runs, at the end of each
+phase of one job: idle watching, 1,000 small files, one 40 MiB file. For scale: the peak RSS of the same
+program under --supervise with no intermediate output, and the idle phase with polling instead of inotify.
+
+Usage: .venv/bin/python tests/bench_intermediate.py dist/sm-train.pyz  (moto and boto3 come from the venv)
+"""
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+
+IDLE = 10.0
+PROGRAM = r"""
+import os, sys, time
+d, marks = sys.argv[1:3]
+def mark(name):
+    open(os.path.join(marks, name), "w").close()
+mark("start"); time.sleep(%(idle)r); mark("idle")
+for i in range(1000):
+    sub = os.path.join(d, "d%%d" %% (i %% 10)); os.makedirs(sub, exist_ok=True)
+    open(os.path.join(sub, "f%%04d" %% i), "w").write("x" * 100)
+time.sleep(%(settle)r); mark("small")
+open(os.path.join(d, "forty.bin"), "wb").write(os.urandom(40 << 20))
+time.sleep(%(settle)r); mark("large")
+"""
+
+
+def sample(pid):
+    """(own CPU seconds, peak RSS MiB) of ``pid`` now, or None once it is gone."""
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        with open("/proc/%d/status" % pid) as f:
+            hwm = [line for line in f if line.startswith("VmHWM:")][0].split()[1]
+    except (OSError, IndexError):
+        return None
+    ticks = os.sysconf("SC_CLK_TCK")
+    return (int(fields[11]) + int(fields[12])) / ticks, int(hwm) / 1024.0
+
+
+def run(pyz, root, marks, env, args=()):
+    """Run one job; {phase: (cpu, rss)} sampled when the program marks the end of a phase, and at the end."""
+    program = PROGRAM % {"idle": IDLE, "settle": 6.0}
+    process = subprocess.Popen([sys.executable, pyz, "--root", root] + list(args) +
+                               ["--", sys.executable, "-c", program, os.path.join(root, "output", "intermediate"),
+                                marks], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    errors = []
+    threading.Thread(target=lambda: errors.append(process.stderr.read()), daemon=True).start()
+    phases, last = {}, None
+    while process.poll() is None:
+        now = sample(process.pid)
+        last = now or last
+        for name in ("start", "idle", "small", "large"):
+            if name not in phases and os.path.exists(os.path.join(marks, name)):
+                phases[name] = now
+        time.sleep(0.02)
+    phases["end"] = last
+    if process.returncode != 0:
+        raise SystemExit("the job failed (%d): %s" % (process.returncode, errors and errors[0].decode()[-2000:]))
+    return phases
+
+
+def job(base, hps):
+    root = tempfile.mkdtemp(dir=base)
+    os.makedirs(os.path.join(root, "input", "config"))
+    os.makedirs(os.path.join(root, "code"))
+    with open(os.path.join(root, "input", "config", "hyperparameters.json"), "w") as f:
+        json.dump(hps, f)
+    marks = tempfile.mkdtemp(dir=base)
+    os.makedirs(os.path.join(root, "output"))
+    return root, marks
+
+
+def main():
+    import moto_server
+
+    pyz = os.path.abspath(sys.argv[1] if len(sys.argv) > 1 else "dist/sm-train.pyz")
+    moto = moto_server.start()
+    base = tempfile.mkdtemp(prefix="bench-intermediate-")
+    env = dict({k: v for k, v in os.environ.items() if k in ("PATH", "HOME", "LANG")},
+               **moto.environ(TRAINING_JOB_NAME="bench"))
+    watched = run(pyz, *job(base, {"sagemaker_s3_output": json.dumps("s3://sm-bucket/bench/inotify")}), env=env)
+    polled = run(pyz, *job(base, {"sagemaker_s3_output": json.dumps("s3://sm-bucket/bench/poll")}),
+                 env=dict(env, SM_TRAIN_INTERMEDIATE_POLL="1"))
+    plain = run(pyz, *job(base, {}), env=env, args=["--supervise"])
+    listing = moto.client().get_paginator("list_objects_v2").paginate(Bucket=moto.bucket, Prefix="bench/")
+    count = len(listing.build_full_result().get("Contents", []))
+    w, p = watched, polled
+    print("sm-train launcher while watching output/intermediate (moto on loopback, CPU s of the launcher "
+          "process itself, peak RSS MiB)")
+    print("  start-up to the program:  CPU %.3f s   RSS %.1f MiB (--supervise without intermediate output: "
+          "CPU %.3f s, RSS %.1f MiB)" % (w["start"] + plain["start"]))
+    print("  idle %.0f s, inotify:      CPU %.3f s   RSS %.1f MiB" % (IDLE, w["idle"][0] - w["start"][0], w["idle"][1]))
+    print("  idle %.0f s, polling 1 s:  CPU %.3f s   RSS %.1f MiB" % (IDLE, p["idle"][0] - p["start"][0], p["idle"][1]))
+    print("  + 1,000 files of 100 B:   CPU %.3f s   RSS %.1f MiB" % (w["small"][0] - w["idle"][0], w["small"][1]))
+    print("  + one 40 MiB file:        CPU %.3f s   RSS %.1f MiB" % (w["large"][0] - w["small"][0], w["large"][1]))
+    print("  whole job:                CPU %.3f s   RSS %.1f MiB (--supervise without intermediate output: "
+          "CPU %.3f s, RSS %.1f MiB)" % (w["end"] + plain["end"]))
+    print("  objects uploaded: %d of %d" % (count, 2 * 1001))
+
+
+if __name__ == "__main__":
+    main()
