@@ -1,6 +1,7 @@
 """sagemaker_submit_directory into the empty code dir, as the toolkit's files.download_and_extract: an s3:// gzip
 tar, a local directory (copied), a local gzip tar, or a single file (copied into the code dir). A bundle is
-downloaded and extracted beside the code dir and moved in whole, so a failure leaves the code dir empty."""
+downloaded and extracted in a staging dir inside the code dir (the same filesystem, even when the code dir is a
+mount) and moved up whole, so a failure leaves the code dir empty."""
 
 import os
 import shutil
@@ -51,27 +52,26 @@ def _is_tar(source):
 
 
 def _staged(code_dir, fill):
-    """Run ``fill(staging)`` on a new directory beside the code dir, then move what it made into the code dir."""
+    """Run ``fill(tree)`` on a new directory in a staging dir inside the code dir, then move what it made up into
+    the code dir."""
     import tempfile
 
     try:
-        staging = tempfile.mkdtemp(prefix=".sm-train-fetch-", dir=os.path.dirname(code_dir))
+        staging = tempfile.mkdtemp(prefix=".sm-train-fetch-", dir=code_dir)
     except OSError as e:
-        raise JobError("cannot create a staging directory beside %s: %s" % (code_dir, e.strerror or e))
+        raise JobError("cannot create a staging directory in %s: %s" % (code_dir, e.strerror or e))
     try:
         tree = os.path.join(staging, "code")
         os.mkdir(tree)
         fill(tree)
-        try:
-            for name in sorted(os.listdir(tree)):
-                os.rename(os.path.join(tree, name), os.path.join(code_dir, name))
-        except BaseException as e:  # a move cut short, by an error or a signal: back to empty
-            _empty(code_dir)
-            if isinstance(e, OSError):
-                raise JobError("cannot move the fetched code into %s: %s" % (code_dir, e.strerror or e))
-            raise
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
+        for name in sorted(os.listdir(tree)):
+            os.rename(os.path.join(tree, name), os.path.join(code_dir, name))
+    except BaseException as e:  # cut short, by an error or a signal: back to an empty code dir
+        _empty(code_dir)
+        if isinstance(e, OSError):
+            raise JobError("cannot put the fetched code into %s: %s" % (code_dir, e.strerror or e))
+        raise
+    shutil.rmtree(staging, ignore_errors=True)
 
 
 def _empty(folder):
