@@ -100,7 +100,7 @@ class _Download:
         self.skew, self.redirected, self.skew_fixed, self.keys = 0.0, False, False, None
 
     def where(self):
-        return "(credentials: %s; endpoint %s)" % (self.credentials.source, self.url.split("/")[2])
+        return "(credentials: %s; endpoint %s)" % (self.credentials.source, http.shown_host(self.url))
 
     def fail(self, text, kind=JobError):
         for secret in (self.keys.secret_key, self.keys.token) if self.keys else ():

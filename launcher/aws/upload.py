@@ -156,7 +156,7 @@ class Client(object):
             if secret and len(secret) >= 8:
                 text = text.replace(secret, "***")
         return UploadFailed("cannot upload s3://%s/%s: %s (%s; credentials: %s; endpoint %s)" % (
-            self.bucket, key, text, operation, self.credentials.source, self.url.split("/")[2]))
+            self.bucket, key, text, operation, self.credentials.source, http.shown_host(self.url)))
 
 
 def _element(data, name):
