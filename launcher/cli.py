@@ -192,24 +192,26 @@ def make_plan(opts, layout, environ):
         fetch(fetched, layout.code, real.full_env(environ))
         real = node_plan(job, decoded, resources, layout, environ, opts, fetched)
     check_exec(real.full_env(environ), real.argv)
-    index = codeartifact_index(real, environ, opts.print_env)
+    index, shown = codeartifact_index(real, environ, opts.print_env)
     if opts.print_env:
         return with_index(real, index), None
     hidden = masking.mask(decoded)
     masked = real if hidden is None else node_plan(job, hidden, resources, layout, environ, opts, fetched)
-    return with_index(real, index), with_index(masked, index and masking.hide_password(index))
+    return with_index(real, index), with_index(masked, shown)
 
 
 def codeartifact_index(plan, environ, dry):
-    """pip's index from CA_REPOSITORY_ARN when a step installs requirements.txt, as 5.1.4 adds it; for a dry
-    run, a stand-in naming the repository (nothing is contacted). None when there is none to add."""
+    """pip's index from CA_REPOSITORY_ARN when a step installs requirements.txt, as 5.1.4 adds it, and the same
+    with its token hidden, for the log; for a dry run, a stand-in naming the repository (nothing is contacted).
+    (None, None) when there is none to add."""
     arn = environ.get("CA_REPOSITORY_ARN")
     if not (arn and any("requirements.txt" in step for step in plan.install)):
-        return None
+        return None, None
     from .aws import codeartifact
 
     if dry:
-        return "<the index of %s, with a token fetched at the start>" % codeartifact.Repository(arn).arn
+        stand_in = "<the index of %s, with a token fetched at the start>" % codeartifact.Repository(arn).arn
+        return stand_in, stand_in
     return codeartifact.index(arn, plan.full_env(environ))
 
 

@@ -39,11 +39,3 @@ def mask(decoded):
         masked[key] = MASK
     return masked
 
-
-def hide_password(url):
-    """``https://aws:TOKEN@host/...`` -> ``https://aws:********@host/...``; other text unchanged."""
-    scheme, sep, rest = url.partition("://")
-    userinfo, at, host = rest.partition("@")
-    if not (sep and at and ":" in userinfo and "/" not in userinfo):
-        return url
-    return "%s://%s:%s@%s" % (scheme, userinfo.split(":", 1)[0], MASK, host)

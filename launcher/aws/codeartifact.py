@@ -7,6 +7,7 @@ import time
 
 from .. import jsonc, log
 from ..errors import JobError
+from ..masking import MASK
 
 _ARN = ("arn:(?P<partition>[^:]+):codeartifact:(?P<region>[^:]+):(?P<account>[^:]+)"
         ":repository/(?P<domain>[^/]+)/(?P<repository>.+)")
@@ -27,7 +28,8 @@ class Repository(object):
 
 
 def index(arn, env):
-    """The authenticated index URL for pip's -i; a JobError naming the call that failed, never the token."""
+    """The authenticated index URL for pip's -i, and the same with the token hidden; a JobError naming the call
+    that failed, never the token."""
     import re
 
     repo = Repository(arn)
@@ -44,7 +46,8 @@ def index(arn, env):
                       ("format", "pypi")], "GetRepositoryEndpoint", "repositoryEndpoint")
     # The toolkit's two re.sub calls, to the byte (the repository name is not escaped, the token not quoted).
     simple = re.sub("{}/?$".format(repo.repository), "{}/simple/".format(repo.repository), endpoint)
-    return re.sub("https://", "https://aws:{}@".format(token), simple)
+    real = re.sub("https://", "https://aws:{}@".format(token), simple)
+    return real, real.replace(token, MASK) if token else real
 
 
 def base_url(repo, env):
