@@ -151,7 +151,7 @@ class Sync(object):
                 self.failed[rel] = "cannot copy it: %s" % (e.strerror or e)
             return
         if inotify.signature(after) != inotify.signature(before):
-            os.unlink(copy)  # written to while we copied: its next close brings it back
+            _remove(copy)  # written to while we copied: its next close brings it back
             return
         with self.lock:
             older = self.snapshots.get(rel)

@@ -97,7 +97,11 @@ class InstanceMetadata(object):
 
     def __init__(self, environ, profile):
         def setting(variable, key, default=None):
-            return environ[variable] if variable in environ else profile.get(key, default)
+            if variable in environ:
+                return environ[variable]
+            if isinstance(profile.get(key), dict):
+                raise JobError("instance metadata service: the profile's '%s' is a sub-section, not a value" % key)
+            return profile.get(key, default)
 
         self.environ = environ
         self.disabled = environ.get("AWS_EC2_METADATA_DISABLED", "false").lower() == "true"
@@ -155,7 +159,7 @@ class InstanceMetadata(object):
                 return body.decode("utf-8", "replace")
             try:
                 return json.loads(body.decode("utf-8"))
-            except ValueError:
+            except (ValueError, RecursionError):
                 continue
         raise _NoAnswer("no answer to GET %s after %d attempt(s)" % (path, self.attempts))
 
@@ -207,7 +211,7 @@ def _get_json(url, headers, timeout, environ, secret=None):
         raise _Failed("HTTP %d from the endpoint: %s" % (status, _masked(" ".join(text.split())[:200], secret)))
     try:
         doc = json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):
         raise _Failed("the answer is not JSON")
     if not isinstance(doc, dict):
         raise _Failed("the answer is not a JSON object")

@@ -183,15 +183,15 @@ def expanduser(path, environ):
         return path
     end = path.find("/", 1)
     end = len(path) if end < 0 else end
-    import pwd
+    if end == 1 and "HOME" in environ:
+        home = environ["HOME"]  # the usual case, without importing pwd
+    else:
+        import pwd
 
-    try:
-        if end == 1:
-            home = environ["HOME"] if "HOME" in environ else pwd.getpwuid(os.getuid()).pw_dir
-        else:
-            home = pwd.getpwnam(path[1:end]).pw_dir
-    except KeyError:
-        return path
+        try:
+            home = pwd.getpwuid(os.getuid()).pw_dir if end == 1 else pwd.getpwnam(path[1:end]).pw_dir
+        except KeyError:
+            return path
     return (home.rstrip("/") + path[end:]) or "/"
 
 
