@@ -71,15 +71,26 @@ class Sync(object):
         finally:
             signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
 
-    def finish(self, deadline=None):
+    def finish(self, deadline=None, stopped=None):
         """After the program ended: the files closed until now uploaded by ``deadline`` (time.monotonic(), or
-        None for no limit). None when every one arrived, else one line naming those that did not."""
+        None for no limit); ``stopped()``, polled while there is none, may give one (a SIGTERM came). None when
+        every one arrived, else one line naming those that did not."""
         with self.lock:
             self.deadline, self.stopping = deadline, True
             self.lock.notify_all()
         self.source.wake()
         for thread in (self.watcher, self.uploader):
-            thread.join(None if deadline is None else max(0.0, deadline - time.monotonic()))
+            while thread.is_alive():
+                if deadline is None and stopped is not None:
+                    deadline = stopped()
+                    if deadline is not None:
+                        with self.lock:
+                            self.deadline = deadline
+                            self.lock.notify_all()
+                left = None if deadline is None else deadline - time.monotonic()
+                if left is not None and left <= 0:
+                    break
+                thread.join(0.2 if left is None else min(left, 0.2))
         with self.lock:
             missing = dict(self.failed)
             for rel in self.queue:
