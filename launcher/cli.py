@@ -134,10 +134,13 @@ def main(argv=None, environ=None):
             from .cluster import node
 
             try:
-                return node.run(plan, env, layout, opts.grace_period if supervised else None, masked.argv, finish)
-            finally:
-                if sync is not None and not sync.stopping:  # an MPI role, which runs its program itself
-                    _finish_uploads(sync, layout)
+                code = node.run(plan, env, layout, opts.grace_period if supervised else None, masked.argv, finish)
+            except LauncherError as e:
+                return fail(e, layout, False, opts.format, _last_uploads(sync))
+            unfinished = _last_uploads(sync)
+            if unfinished:
+                fail(LauncherError(unfinished), layout, False, opts.format)
+            return code
         if supervised:
             from .run import supervise
 
@@ -148,13 +151,11 @@ def main(argv=None, environ=None):
     return 1  # execute() only returns by raising
 
 
-def _finish_uploads(sync, layout):
-    unfinished = sync.finish(None)
-    if unfinished:
-        from .run.launch import write_failure
-
-        log.error(unfinished)
-        write_failure(layout, unfinished)
+def _last_uploads(sync):
+    """An MPI role runs its program itself: its uploads end here. The line naming what did not arrive, or None."""
+    if sync is None or sync.stopping:  # none, or finished by the supervisor already
+        return None
+    return sync.finish(None)
 
 
 def layout_for(opts, environ):
@@ -250,9 +251,10 @@ def log_invocation(plan):
                  % (plan.intermediate.directory, plan.intermediate.url()))
 
 
-def fail(error, layout, dry, fmt):
-    """One log line; in a real run the failure file (unless the program's own exists); the status."""
-    message = str(error)
+def fail(error, layout, dry, fmt, first=None):
+    """One log line; in a real run the failure file (unless the program's own exists); the status. ``first``:
+    a line that comes before the error's (files the intermediate output could not upload)."""
+    message = str(error) if first is None else "%s; %s" % (first, error)
     log.error(message)
     if dry:
         from .core.show import show_error
