@@ -91,6 +91,10 @@ class Sync(object):
                 if left is not None and left <= 0:
                     break
                 thread.join(0.2 if left is None else min(left, 0.2))
+        # The deadline cut the upload running then: a moment more to abort it if it was a multipart one.
+        from .upload import ABORT_TIMEOUT
+
+        self.uploader.join(ABORT_TIMEOUT + 1.0)
         with self.lock:
             missing = dict(self.failed)
             for rel in self.queue:
