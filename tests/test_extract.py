@@ -188,7 +188,8 @@ def test_a_code_dir_that_is_a_mount_point_gets_the_bundle(pyz, tmp_path):
     listing = os.path.join(top, "listing")
     script = 'mount -t tmpfs tmpfs "$1" && "$2" "$3" --root "$4" && ls -A "$1" > "$5"'
     proc = subprocess.run(["unshare", "--mount", "--propagation", "private", "sh", "-c", script, "sh", code,
-                           sys.executable, pyz, base, listing], stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=60,
+                           sys.executable, pyz, base, listing], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                          timeout=60,
                           env={"PATH": os.environ["PATH"], "PIP_NO_INDEX": "1", "PIP_NO_CACHE_DIR": "1",
                                "PIP_DISABLE_PIP_VERSION_CHECK": "1"})
     if b"mount:" in proc.stderr and b"permission denied" in proc.stderr.lower():

@@ -98,11 +98,11 @@ def _extract(tar_path, tree, shown, code_dir):
 def _from_s3(uri, tree, env, timeout, code_dir):
     import time
 
-    from . import credentials, s3
+    from . import credentials, endpoints, s3
 
     deadline = time.monotonic() + timeout
     bundle = os.path.join(os.path.dirname(tree), "sourcedir.tar.gz")
-    region = env["AWS_REGION"] if "AWS_REGION" in env else env.get("SAGEMAKER_REGION", "")
+    region = endpoints.client_region(env)
     source = credentials.resolve(env, region or None)  # web identity's STS call goes to the client's region
     try:
         size = s3.download(uri, bundle, source, region, env, deadline)

@@ -12,6 +12,8 @@ import socket
 import ssl
 from urllib.parse import unquote, urlsplit
 
+from . import sigv4
+
 
 class ConnectionFailed(OSError):
     """Refused, reset, timed out, name not resolved, TLS failure, or a body cut short."""
@@ -186,18 +188,6 @@ class Response:
         self._connection.close()
 
 
-def host_header(url):
-    """The Host value botocore signs: the host in lower case (IPv6 in brackets), with a port only when it
-    is not the scheme's default."""
-    parts = urlsplit(url)
-    host = parts.hostname or ""
-    if ":" in host:
-        host = "[%s]" % host
-    if parts.port is not None and parts.port != {"http": 80, "https": 443}.get(parts.scheme.lower()):
-        host = "%s:%d" % (host, parts.port)
-    return host
-
-
 def request(method, url, headers=None, body=None, timeout=10.0, environ=None):
     """Send one request and return its Response once the status line and headers have come.
 
@@ -213,7 +203,7 @@ def request(method, url, headers=None, body=None, timeout=10.0, environ=None):
     what = "%s %s://%s%s" % (method, scheme, parts.netloc.rpartition("@")[2], parts.path or "/")
     headers = dict(headers or {})
     if not any(key.lower() == "host" for key in headers):
-        headers["Host"] = host_header(url)
+        headers["Host"] = sigv4.host_header(parts)
     if not any(key.lower() == "content-length" for key in headers) and (body is not None or method in ("PUT", "POST")):
         headers["Content-Length"] = str(_length(body))
     try:

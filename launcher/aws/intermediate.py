@@ -25,13 +25,13 @@ POLL_VARIABLE = "SM_TRAIN_INTERMEDIATE_POLL"  # seconds: poll instead of inotify
 
 def start(target, environ):
     """Create the directories and start watching ``target`` (a core.plan.Intermediate); a running Sync."""
-    from . import credentials, upload
+    from . import credentials, endpoints, upload
 
     try:
         os.makedirs(os.path.join(target.directory, TMP), exist_ok=True)
     except OSError as e:
         raise JobError("cannot create %s for sagemaker_s3_output: %s" % (target.directory, e.strerror or e))
-    region = environ["AWS_REGION"] if "AWS_REGION" in environ else environ.get("SAGEMAKER_REGION", "")
+    region = endpoints.client_region(environ)
     source = credentials.resolve(environ, region or None)
     sync = Sync(target)
     sync.client = upload.Client(target.bucket, source, region, environ, deadline=lambda: sync.deadline)

@@ -11,6 +11,7 @@ import random
 import time
 from urllib.parse import urlsplit
 
+from ..core.awsfiles import quote
 from ..errors import JobError
 from . import http
 
@@ -50,7 +51,7 @@ class Container(object):
         if parts.scheme == "https" or _is_loopback(parts.hostname) or parts.hostname in _ALLOWED_HOSTS:
             return
         raise JobError("%s: unsupported host %s; botocore fetches only over https, from a loopback address or "
-                       "from %s" % (self.where, _q(parts.hostname), ", ".join(_ALLOWED_HOSTS)))
+                       "from %s" % (self.where, quote(parts.hostname), ", ".join(_ALLOWED_HOSTS)))
 
     def _token(self):
         """AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE (read on every fetch) wins over the variable."""
@@ -113,14 +114,14 @@ class InstanceMetadata(object):
                                        "false")).lower() == "true"
         mode = setting("AWS_EC2_METADATA_SERVICE_ENDPOINT_MODE", "ec2_metadata_service_endpoint_mode")
         if mode is not None and mode.lower() not in ("ipv4", "ipv6"):
-            raise JobError("instance metadata service: endpoint mode %s is not ipv4 or ipv6" % _q(mode))
+            raise JobError("instance metadata service: endpoint mode %s is not ipv4 or ipv6" % quote(mode))
         ipv6 = mode.lower() == "ipv6" if mode is not None else str(
             setting("AWS_IMDS_USE_IPV6", "imds_use_ipv6", "false")).lower() == "true"
         self.base = setting("AWS_EC2_METADATA_SERVICE_ENDPOINT", "ec2_metadata_service_endpoint") or (
             IMDS_BASE_V6 if ipv6 else IMDS_BASE)
         parts = urlsplit(self.base)
         if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise JobError("instance metadata service: endpoint %s is not a valid URI" % _q(self.base))
+            raise JobError("instance metadata service: endpoint %s is not a valid URI" % quote(self.base))
         self.where = "instance metadata service (%s)" % self.base
 
     def _url(self, path):
@@ -239,12 +240,8 @@ def _number(value, name):
     try:
         return int(value)
     except (TypeError, ValueError):
-        raise JobError("%s=%s: not a whole number" % (name, _q(str(value))))
+        raise JobError("%s=%s: not a whole number" % (name, quote(str(value))))
 
 
 def _masked(text, secret):
     return text.replace(secret, "***") if secret else text
-
-
-def _q(text):
-    return "'%s'" % text
