@@ -13,6 +13,7 @@ from urllib.parse import urlsplit
 
 from ..core.awsfiles import quote
 from ..errors import JobError
+from ..masking import scrub
 from . import http
 
 CONTAINER_HOST = "169.254.170.2"
@@ -206,10 +207,10 @@ def _get_json(url, headers, timeout, environ, secret=None):
     try:
         status, body = http.exchange("GET", url, headers=headers, timeout=timeout, environ=environ)
     except http.ConnectionFailed as e:
-        raise _Failed(_masked(str(e), secret))
+        raise _Failed(scrub(str(e), secret))
     text = body.decode("utf-8", "replace")
     if status != 200:
-        raise _Failed("HTTP %d from the endpoint: %s" % (status, _masked(" ".join(text.split())[:200], secret)))
+        raise _Failed("HTTP %d from the endpoint: %s" % (status, scrub(" ".join(text.split())[:200], secret)))
     try:
         doc = json.loads(text)
     except (ValueError, RecursionError):
@@ -241,7 +242,3 @@ def _number(value, name):
         return int(value)
     except (TypeError, ValueError):
         raise JobError("%s=%s: not a whole number" % (name, quote(str(value))))
-
-
-def _masked(text, secret):
-    return text.replace(secret, "***") if secret else text

@@ -18,6 +18,7 @@ import zlib
 from launcher import log
 from launcher.aws import endpoints, http, sigv4
 from launcher.errors import JobError
+from launcher.masking import scrub
 
 ATTEMPTS = 5  # failed attempts in a row (an attempt that brought bytes resets the count)
 REQUEST_TIMEOUT = 60.0  # botocore's connect and read timeouts, the default of download(request_timeout=)
@@ -103,9 +104,8 @@ class _Download:
         return "(credentials: %s; endpoint %s)" % (self.credentials.source, http.shown_host(self.url))
 
     def fail(self, text, kind=JobError):
-        for secret in (self.keys.secret_key, self.keys.token) if self.keys else ():
-            if secret and len(secret) >= 8:  # a real secret, not a test's "x" that would mangle the text
-                text = text.replace(secret, "***")
+        if self.keys:
+            text = scrub(text, self.keys.secret_key, self.keys.token)
         return kind("cannot download %s: %s %s" % (self.uri, text, self.where()))
 
     def timeout(self):

@@ -16,6 +16,7 @@ from launcher import log
 from launcher.aws import endpoints, http, sigv4
 from launcher.aws.s3 import ATTEMPTS, REQUEST_TIMEOUT, THROTTLING, TRANSIENT, error_document
 from launcher.errors import JobError
+from launcher.masking import scrub
 
 THRESHOLD = 8 << 20  # TransferConfig.multipart_threshold: multipart when size >= this
 PART = 8 << 20       # TransferConfig.multipart_chunksize
@@ -156,9 +157,8 @@ class Client(object):
                                 "upload")
 
     def fail(self, operation, key, text, keys=None):
-        for secret in (keys.secret_key, keys.token) if keys else ():
-            if secret and len(secret) >= 8:
-                text = text.replace(secret, "***")
+        if keys:
+            text = scrub(text, keys.secret_key, keys.token)
         return UploadFailed("cannot upload s3://%s/%s: %s (%s; credentials: %s; endpoint %s)" % (
             self.bucket, key, text, operation, self.credentials.source, http.shown_host(self.url)))
 
