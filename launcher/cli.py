@@ -44,7 +44,7 @@ class Options(object):
         self.grace_period = None
         self.hp_style = None
         self.command = None
-        self.typed_command = False  # the command began at a word that is not an option (`sm-train locl`)
+        self.typed_command = None  # the command, when it began at a word that is not an option (`sm-train locl`)
         self.help = False
         self.version = False
 
@@ -60,7 +60,7 @@ def parse(argv, environ, opts):
     for name, value in options.scan(argv, VALUED, FLAGS):
         if name in ("--", None):
             opts.command = value
-            opts.typed_command = name is None
+            opts.typed_command = value if name is None else None
         elif name == "--format" and value not in ("shell", "json"):
             raise UsageError("--format must be shell or json, not %r" % value)
         elif name in VALUED:
@@ -119,7 +119,7 @@ def main(argv=None, environ=None):
     try:
         plan, masked = make_plan(opts, layout, environ)
     except LauncherError as e:
-        status = fail(hint(e, opts), layout, opts.print_env, opts.format)
+        status = fail(options.mistyped(e, opts.typed_command), layout, opts.print_env, opts.format)
         return end_dry_run(status) if opts.print_env else status
     if opts.print_env:
         from .core.show import show
@@ -141,27 +141,28 @@ def main(argv=None, environ=None):
             from .cluster import node
 
             try:
-                return node.run(plan, env, layout, opts.grace_period if supervised else None, masked.argv, finish)
-            finally:
-                if sync is not None and not sync.stopping:  # an MPI role, which runs its program itself
-                    _finish_uploads(sync, layout)
+                code = node.run(plan, env, layout, opts.grace_period if supervised else None, masked.argv, finish)
+            except LauncherError as e:
+                return fail(e, layout, False, opts.format, _last_uploads(sync))
+            unfinished = _last_uploads(sync)
+            if unfinished:
+                fail(LauncherError(unfinished), layout, False, opts.format)
+            return code
         if supervised:
             from .run import supervise
 
             return supervise.run(plan, env, layout, opts.grace_period, masked.argv, finish)
         launch.execute(plan, env)
     except LauncherError as e:
-        return fail(hint(e, opts), layout, False, opts.format)
+        return fail(options.mistyped(e, opts.typed_command), layout, False, opts.format)
     return 1  # execute() only returns by raising
 
 
-def _finish_uploads(sync, layout):
-    unfinished = sync.finish(None)
-    if unfinished:
-        from .run.launch import write_failure
-
-        log.error(unfinished)
-        write_failure(layout, unfinished)
+def _last_uploads(sync):
+    """An MPI role runs its program itself: its uploads end here. The line naming what did not arrive, or None."""
+    if sync is None or sync.stopping:  # none, or finished by the supervisor already
+        return None
+    return sync.finish(None)
 
 
 def end_dry_run(status):
@@ -221,24 +222,26 @@ def make_plan(opts, layout, environ):
         fetch(fetched, layout.code, real.full_env(environ))
         real = node_plan(job, decoded, resources, layout, environ, opts, fetched)
     check_exec(real.full_env(environ), real.argv)
-    index = codeartifact_index(real, environ, opts.print_env)
+    index, shown = codeartifact_index(real, environ, opts.print_env)
     if opts.print_env:
         return with_index(real, index), None
     hidden = masking.mask(decoded)
     masked = real if hidden is None else node_plan(job, hidden, resources, layout, environ, opts, fetched)
-    return with_index(real, index), with_index(masked, index and masking.hide_password(index))
+    return with_index(real, index), with_index(masked, shown)
 
 
 def codeartifact_index(plan, environ, dry):
-    """pip's index from CA_REPOSITORY_ARN when a step installs requirements.txt, as 5.1.4 adds it; for a dry
-    run, a stand-in naming the repository (nothing is contacted). None when there is none to add."""
+    """pip's index from CA_REPOSITORY_ARN when a step installs requirements.txt, as 5.1.4 adds it, and the same
+    with its token hidden, for the log; for a dry run, a stand-in naming the repository (nothing is contacted).
+    (None, None) when there is none to add."""
     arn = environ.get("CA_REPOSITORY_ARN")
     if not (arn and any("requirements.txt" in step for step in plan.install)):
-        return None
+        return None, None
     from .aws import codeartifact
 
     if dry:
-        return "<the index of %s, with a token fetched at the start>" % codeartifact.Repository(arn).arn
+        stand_in = "<the index of %s, with a token fetched at the start>" % codeartifact.Repository(arn).arn
+        return stand_in, stand_in
     return codeartifact.index(arn, plan.full_env(environ))
 
 
@@ -277,21 +280,10 @@ def log_invocation(plan):
                  % (plan.intermediate.directory, plan.intermediate.url()))
 
 
-def hint(error, opts):
-    """A mistyped `local` or `train` is taken for the program's name: say which word was meant."""
-    from .errors import NotFound
-
-    if opts.typed_command and isinstance(error, NotFound):
-        word = options.closest(opts.command[0], ("local", "train"))
-        if word and word != opts.command[0]:
-            error.args = ("%s (did you mean `sm-train.pyz %s`? %r was taken for the program to run)"
-                          % (error, word, opts.command[0]),)
-    return error
-
-
-def fail(error, layout, dry, fmt):
-    """One log line; in a real run the failure file (unless the program's own exists); the status."""
-    message = str(error)
+def fail(error, layout, dry, fmt, first=None):
+    """One log line; in a real run the failure file (unless the program's own exists); the status. ``first``:
+    a line that comes before the error's (files the intermediate output could not upload)."""
+    message = str(error) if first is None else "%s; %s" % (first, error)
     log.error(message)
     if dry:
         from .core.show import show_error

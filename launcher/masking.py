@@ -43,10 +43,10 @@ def mask(decoded):
     return masked
 
 
-def hide_password(url):
-    """``https://aws:TOKEN@host/...`` -> ``https://aws:********@host/...``; other text unchanged."""
-    scheme, sep, rest = url.partition("://")
-    userinfo, at, host = rest.partition("@")
-    if not (sep and at and ":" in userinfo and "/" not in userinfo):
-        return url
-    return "%s://%s:%s@%s" % (scheme, userinfo.split(":", 1)[0], MASK, host)
+def scrub(text, *secrets):
+    """``text`` with each secret (a key, a token) that is long enough to be a real one replaced by the mask; a
+    short test value such as "x" would mangle the text instead."""
+    for secret in secrets:
+        if secret and len(secret) >= 8:
+            text = text.replace(secret, MASK)
+    return text

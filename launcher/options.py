@@ -49,6 +49,19 @@ def closest(word, choices):
     return found[0] if found else None
 
 
+def mistyped(error, command):
+    """A mistyped `local` or `train` (`sm-train locl`) is taken for the program to run: the error that it is not
+    found says which word was meant. ``command``: the command, when it began at a word that is not an option."""
+    from .errors import NotFound
+
+    if command and isinstance(error, NotFound):
+        word = closest(command[0], ("local", "train"))
+        if word and word != command[0]:
+            error.args = ("%s (did you mean `sm-train.pyz %s`? %r was taken for the program to run)"
+                          % (error, word, command[0]),)
+    return error
+
+
 def seconds(value, environ, twin, default, allow_zero=False, option=None):
     """An option's value, else its environment twin, else ``default``: a bounded number of seconds. An
     error names what the value came from: ``option`` (such as --probe-timeout) or the twin."""

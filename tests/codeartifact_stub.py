@@ -73,6 +73,7 @@ class Servers(object):
     def __init__(self, folder, region="us-west-2", fail=None):
         self.region = region
         self.fail = fail            # operation name -> (status, JSON body) to answer instead
+        self.token = TOKEN
         self.calls = []
         self.cert, key = self_signed(folder)
         self.index = self._serve(self._index_handler(), cert=(self.cert, key))
@@ -125,7 +126,7 @@ class Servers(object):
                 if servers.fail and operation in servers.fail:
                     return self.answer(*servers.fail[operation])
                 if operation == "GetAuthorizationToken":
-                    return self.answer(200, {"authorizationToken": TOKEN, "expiration": 1900000000})
+                    return self.answer(200, {"authorizationToken": servers.token, "expiration": 1900000000})
                 return self.answer(200, {"repositoryEndpoint": servers.index_url})
 
             def do_POST(self):
@@ -145,7 +146,7 @@ class Servers(object):
                 pass
 
             def do_GET(self):
-                expected = "Basic " + base64.b64encode(("aws:" + TOKEN).encode()).decode()
+                expected = "Basic " + base64.b64encode(("aws:" + servers.token).encode()).decode()
                 servers.calls.append(("index", "GET", self.path))
                 if self.headers.get("Authorization") != expected:
                     self.send_response(401)

@@ -44,6 +44,8 @@ def clean_env(**extra):
     """A small environment for the launcher, free of this machine's SageMaker-looking variables."""
     env = {k: v for k, v in os.environ.items() if k in ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR")}
     env["PATH"] = os.environ.get("PATH", os.defpath)
+    if "HOME" not in extra:  # the developer's own ~/.aws must not change what a test sees
+        env.update(AWS_CONFIG_FILE="", AWS_SHARED_CREDENTIALS_FILE="")
     env.update(extra)
     return env
 

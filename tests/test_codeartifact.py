@@ -125,3 +125,14 @@ def test_no_requirements_means_no_call(pyz, tmp_path, servers):
         f.write("print('trained')\n")
     status, out, err = run(pyz, base, servers, tmp_path)
     assert status == 0 and servers.calls == []
+
+
+def test_a_token_with_url_characters_is_hidden_too(pyz, tmp_path, servers):
+    """The toolkit puts the token in the URL unquoted; whatever pip makes of it, no line sm-train writes holds it."""
+    servers.token = "tok/with@url-chars-secret"
+    base = job(tmp_path, "%s==0.1\n" % stub.PACKAGE)
+    status, out, err = run(pyz, base, servers, tmp_path)
+    text = failure(base) or ""
+    sm_train_lines = "\n".join(line for line in err.splitlines() if " sm-train " in line)
+    assert "with@url-chars-secret" not in sm_train_lines + text
+    assert "-i https://aws:********@127.0.0.1" in sm_train_lines

@@ -170,3 +170,30 @@ def test_a_directory_that_cannot_be_copied_leaves_the_code_dir_empty(pyz, tmp_pa
     errors = [line for line in err.splitlines() if " sm-train ERROR " in line]
     assert len(errors) == 1 and "sagemaker_submit_directory %s: cannot be copied" % source in errors[0], err
     assert os.listdir(os.path.join(top, "opt", "ml", "code")) == []
+
+
+def test_a_code_dir_that_is_a_mount_point_gets_the_bundle(pyz, tmp_path):
+    """docker run -v ...:/opt/ml/code: the bundle is staged on the code dir's own filesystem, so it moves in."""
+    import shutil
+
+    if os.geteuid() != 0 or not shutil.which("unshare"):
+        pytest.skip("needs root and unshare to mount a filesystem of its own on the code dir")
+    top = str(tmp_path)
+    uri = os.path.join(top, "bundle.tar.gz")
+    with open(uri, "wb") as f:
+        f.write(bundles.build(bundles.CASES["sdk_layout"]))
+    base = write_job(top, uri)
+    code = os.path.join(base, "code")
+    os.makedirs(code)
+    listing = os.path.join(top, "listing")
+    script = 'mount -t tmpfs tmpfs "$1" && "$2" "$3" --root "$4" && ls -A "$1" > "$5"'
+    proc = subprocess.run(["unshare", "--mount", "--propagation", "private", "sh", "-c", script, "sh", code,
+                           sys.executable, pyz, base, listing], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                          timeout=60,
+                          env={"PATH": os.environ["PATH"], "PIP_NO_INDEX": "1", "PIP_NO_CACHE_DIR": "1",
+                               "PIP_DISABLE_PIP_VERSION_CHECK": "1"})
+    if b"mount:" in proc.stderr and b"permission denied" in proc.stderr.lower():
+        pytest.skip("this machine does not allow mounting: %s" % proc.stderr.decode().strip())
+    assert proc.returncode == 0, proc.stderr.decode()
+    with open(listing) as f:
+        assert f.read().split() == sorted(golden("sdk_layout")["tree"].keys() - {"pkg/__init__.py", "pkg/model.py"})

@@ -222,3 +222,15 @@ def test_the_fetch_deadline_names_its_setting(pyz, tmp_path):
         assert os.listdir(os.path.join(base, "code")) == []
     finally:
         sock.close()
+
+
+@pytest.mark.parametrize("token", ["tok-secret-value\nx", "tok-secret-value\u2603"])
+def test_a_token_http_cannot_carry_is_one_line_that_hides_it(pyz, tmp_path, moto, bundle_uri, token):  # noqa: F811
+    base = job(tmp_path, bundle_uri)
+    status, out, err = start(pyz, base, moto.environ(AWS_SESSION_TOKEN=token))
+    assert status == 1, err
+    assert "Traceback" not in err and "tok-secret-value" not in err
+    with open(os.path.join(base, "output", "failure")) as f:
+        text = f.read()
+    assert "a header value holds a line break or a character beyond Latin-1" in text
+    assert "tok-secret-value" not in text

@@ -173,9 +173,13 @@ def test_unsupported_proxy_scheme_is_named():
 
 
 def test_host_header_as_botocore_signs_it():
-    assert aws_http.host_header("https://B.S3.amazonaws.com:443/k") == "b.s3.amazonaws.com"
-    assert aws_http.host_header("http://127.0.0.1:9000/k") == "127.0.0.1:9000"
-    assert aws_http.host_header("http://[::1]:80/") == "[::1]"
+    from urllib.parse import urlsplit
+
+    from launcher.aws.sigv4 import host_header
+
+    assert host_header(urlsplit("https://B.S3.amazonaws.com:443/k")) == "b.s3.amazonaws.com"
+    assert host_header(urlsplit("http://127.0.0.1:9000/k")) == "127.0.0.1:9000"
+    assert host_header(urlsplit("http://[::1]:80/")) == "[::1]"
 
 
 def tls_server(tmp_path):

@@ -394,3 +394,30 @@ def test_uploads_cut_off_by_the_grace_period_are_named(pyz, server, tmp_path):
         assert "killed by SIGTERM" in text.split("; ", 1)[1]
     finally:
         proxy.stop()
+
+
+def test_a_sigterm_after_the_program_ended_bounds_the_last_uploads(pyz, server, tmp_path):
+    """The program is done and the last upload hangs: SageMaker's stop gives the uploads the grace period, not
+    the retries' minutes, and the failure file names what did not arrive."""
+    proxy = HangingProxy(server.endpoint)
+    proxy.faults = ["hang"]  # the one PutObject is never answered
+    try:
+        root = job(tmp_path, "s3://sm-bucket/after-exit")
+        env = clean_env(**server.environ(TRAINING_JOB_NAME="job-x", S3_ENDPOINT_URL=proxy.endpoint))
+        process = subprocess.Popen([sys.executable, pyz, "--root", root, "--grace-period", "2", "--",
+                                    sys.executable, "-c", ONE, intermediate(root)],
+                                   env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        deadline = time.monotonic() + 60
+        while not proxy.seen and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert proxy.seen, "the upload never started"
+        time.sleep(0.5)  # the program has exited by now: sm-train waits for the upload alone
+        process.send_signal(signal.SIGTERM)
+        _, err = process.communicate(timeout=40)  # the grace, not the hung answer's 60 s and its retries
+        assert process.returncode == 0, err.decode()[-3000:]  # the program's own status
+        text = failure(root)
+        assert text.startswith("intermediate output: 1 file(s) not uploaded to s3://sm-bucket/after-exit/job-x/"
+                               "output/intermediate/: a/b.txt"), text
+    finally:
+        proxy.release.set()
+        proxy.stop()

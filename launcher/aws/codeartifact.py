@@ -7,6 +7,7 @@ import time
 
 from .. import jsonc, log
 from ..errors import JobError
+from ..masking import MASK
 
 _ARN = ("arn:(?P<partition>[^:]+):codeartifact:(?P<region>[^:]+):(?P<account>[^:]+)"
         ":repository/(?P<domain>[^/]+)/(?P<repository>.+)")
@@ -27,7 +28,8 @@ class Repository(object):
 
 
 def index(arn, env):
-    """The authenticated index URL for pip's -i; a JobError naming the call that failed, never the token."""
+    """The authenticated index URL for pip's -i, and the same with the token hidden; a JobError naming the call
+    that failed, never the token."""
     import re
 
     repo = Repository(arn)
@@ -44,14 +46,17 @@ def index(arn, env):
                       ("format", "pypi")], "GetRepositoryEndpoint", "repositoryEndpoint")
     # The toolkit's two re.sub calls, to the byte (the repository name is not escaped, the token not quoted).
     simple = re.sub("{}/?$".format(repo.repository), "{}/simple/".format(repo.repository), endpoint)
-    return re.sub("https://", "https://aws:{}@".format(token), simple)
+    real = re.sub("https://", "https://aws:{}@".format(token), simple)
+    return real, real.replace(token, MASK) if token else real
 
 
 def base_url(repo, env):
-    """AWS_ENDPOINT_URL_CODEARTIFACT, else AWS_ENDPOINT_URL, else the regional endpoint of the ARN's partition."""
-    for name in ("AWS_ENDPOINT_URL_CODEARTIFACT", "AWS_ENDPOINT_URL"):
-        if env.get(name):
-            return env[name].rstrip("/")
+    """AWS_ENDPOINT_URL_CODEARTIFACT, else AWS_ENDPOINT_URL (unless AWS_IGNORE_CONFIGURED_ENDPOINT_URLS, as in
+    botocore), else the regional endpoint of the ARN's partition."""
+    if env.get("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS", "").lower() != "true":
+        for name in ("AWS_ENDPOINT_URL_CODEARTIFACT", "AWS_ENDPOINT_URL"):
+            if env.get(name):
+                return env[name].rstrip("/")
     suffix = "amazonaws.com.cn" if repo.partition == "aws-cn" else "amazonaws.com"
     return "https://codeartifact.%s.%s" % (repo.region, suffix)
 
@@ -78,9 +83,12 @@ def _call(repo, env, source, method, path, query, operation, field):
             raise JobError("%s failed: %s (credentials from %s)" % (where, e, source.source))
         if status == 200:
             try:
-                return jsonc.loads(body.decode("utf-8"))[field]
-            except (ValueError, KeyError, TypeError, UnicodeDecodeError):
-                raise JobError("%s: the answer has no %s" % (where, field))
+                value = jsonc.loads(body.decode("utf-8"))[field]
+            except (ValueError, KeyError, TypeError, RecursionError):
+                value = None
+            if not isinstance(value, str):
+                raise JobError("%s: the answer has no %s string" % (where, field))
+            return value
         code, message = _error(body)
         if attempt < ATTEMPTS and (status >= 500 or status == 429 or code == "ThrottlingException"):
             time.sleep(0.05 * 2 ** attempt)
@@ -93,7 +101,7 @@ def _error(body):
     """The error code and message of a rest-json error body (``__type`` or ``code``, and ``message``)."""
     try:
         value = jsonc.loads(body.decode("utf-8"))
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, RecursionError):
         return None, body[:200].decode("utf-8", "replace").strip()
     if not isinstance(value, dict):
         return None, None

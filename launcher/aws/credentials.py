@@ -128,7 +128,7 @@ def _assume_role(environ, files, name, profile, region, tried):
                                                    "neither source_profile nor credential_source")
         raise JobError("profile %s in %s: %s is a credential source sm-train does not implement; give the job "
                        "credentials another way (environment, container endpoint, credential_process)"
-                       % (_q(name), files.where(), what))
+                       % (awsfiles.quote(name), files.where(), what))
     return None
 
 
@@ -156,30 +156,30 @@ def _sso_or_login(files, name, profile, which):
     if found:
         raise JobError("profile %s in %s: %s (%s) is a credential source sm-train does not implement; give the "
                        "job credentials another way (environment, container endpoint, credential_process)"
-                       % (_q(name), files.where(), "IAM Identity Center (SSO)" if which == "sso" else "aws login",
-                          ", ".join(found)))
+                       % (awsfiles.quote(name), files.where(),
+                          "IAM Identity Center (SSO)" if which == "sso" else "aws login", ", ".join(found)))
     return None
 
 
 def _shared_file(environ, files, name, profile, region, tried):
     path = files.credentials_file
-    where = "profile %s in %s" % (_q(name), path or '""')
+    where = "profile %s in %s" % (awsfiles.quote(name), path or '""')
     tried.append(where)
     source = _keys(files.credentials.get(name), where)
     return source or _sso_or_login(files, name, profile, "login")
 
 
 def _process(environ, files, name, profile, region, tried):
-    tried.append("credential_process of profile %s" % _q(name))
+    tried.append("credential_process of profile %s" % awsfiles.quote(name))
     command = files.value(profile, "credential_process", name)
     if command is None:
         return None
-    where = "credential_process of profile %s" % _q(name)
+    where = "credential_process of profile %s" % awsfiles.quote(name)
     return Source(where, lambda: _frozen(process.run(command, environ, where), where))
 
 
 def _config_file(environ, files, name, profile, region, tried):
-    where = "profile %s in %s" % (_q(name), files.config_file or '""')
+    where = "profile %s in %s" % (awsfiles.quote(name), files.config_file or '""')
     tried.append(where)
     return _keys(files.config.get(name), where)
 
@@ -288,7 +288,7 @@ def parse_time(text, what):
     m = re.match(r"\s*(\d{4})-(\d\d)-(\d\d)[Tt ](\d\d):(\d\d):(\d\d)(\.\d+)?\s*([Zz]|[+-]\d\d:?\d\d|UTC)?\s*$",
                  str(text))
     if not m:
-        raise JobError("%s: %s is not an ISO 8601 time" % (what, _q(str(text)[:40])))
+        raise JobError("%s: %s is not an ISO 8601 time" % (what, awsfiles.quote(str(text)[:40])))
     fields = [int(g) for g in m.groups()[:6]]
     seconds = calendar.timegm(tuple(fields) + (0, 0, 0)) + float(m.group(7) or 0)
     zone = m.group(8)
@@ -297,7 +297,3 @@ def parse_time(text, what):
         digits = zone[1:].replace(":", "")
         seconds -= sign * (int(digits[:2]) * 3600 + int(digits[2:]) * 60)
     return seconds
-
-
-def _q(text):
-    return "'%s'" % text

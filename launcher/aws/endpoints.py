@@ -70,3 +70,8 @@ def s3_url(bucket, key, region, environ, uri, action="download"):
     if virtual_hostable(bucket):
         return "https://%s.%s%s" % (bucket, host, path or "/"), region
     return "https://%s/%s%s" % (host, quote(bucket, safe="~"), path), region
+
+
+def client_region(environ):
+    """The region of the toolkit's S3 clients: AWS_REGION when it is set (even empty), else SAGEMAKER_REGION."""
+    return environ["AWS_REGION"] if "AWS_REGION" in environ else environ.get("SAGEMAKER_REGION", "")

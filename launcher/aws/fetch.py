@@ -1,6 +1,7 @@
 """sagemaker_submit_directory into the empty code dir, as the toolkit's files.download_and_extract: an s3:// gzip
 tar, a local directory (copied), a local gzip tar, or a single file (copied into the code dir). A bundle is
-downloaded and extracted beside the code dir and moved in whole, so a failure leaves the code dir empty."""
+downloaded and extracted in a staging dir inside the code dir (the same filesystem, even when the code dir is a
+mount) and moved up whole, so a failure leaves the code dir empty."""
 
 import os
 import shutil
@@ -51,27 +52,26 @@ def _is_tar(source):
 
 
 def _staged(code_dir, fill):
-    """Run ``fill(staging)`` on a new directory beside the code dir, then move what it made into the code dir."""
+    """Run ``fill(tree)`` on a new directory in a staging dir inside the code dir, then move what it made up into
+    the code dir."""
     import tempfile
 
     try:
-        staging = tempfile.mkdtemp(prefix=".sm-train-fetch-", dir=os.path.dirname(code_dir))
+        staging = tempfile.mkdtemp(prefix=".sm-train-fetch-", dir=code_dir)
     except OSError as e:
-        raise JobError("cannot create a staging directory beside %s: %s" % (code_dir, e.strerror or e))
+        raise JobError("cannot create a staging directory in %s: %s" % (code_dir, e.strerror or e))
     try:
         tree = os.path.join(staging, "code")
         os.mkdir(tree)
         fill(tree)
-        try:
-            for name in sorted(os.listdir(tree)):
-                os.rename(os.path.join(tree, name), os.path.join(code_dir, name))
-        except BaseException as e:  # a move cut short, by an error or a signal: back to empty
-            _empty(code_dir)
-            if isinstance(e, OSError):
-                raise JobError("cannot move the fetched code into %s: %s" % (code_dir, e.strerror or e))
-            raise
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
+        for name in sorted(os.listdir(tree)):
+            os.rename(os.path.join(tree, name), os.path.join(code_dir, name))
+    except BaseException as e:  # cut short, by an error or a signal: back to an empty code dir
+        _empty(code_dir)
+        if isinstance(e, OSError):
+            raise JobError("cannot put the fetched code into %s: %s" % (code_dir, e.strerror or e))
+        raise
+    shutil.rmtree(staging, ignore_errors=True)
 
 
 def _empty(folder):
@@ -98,11 +98,11 @@ def _extract(tar_path, tree, shown, code_dir):
 def _from_s3(uri, tree, env, timeout, code_dir):
     import time
 
-    from . import credentials, s3
+    from . import credentials, endpoints, s3
 
     deadline = time.monotonic() + timeout
     bundle = os.path.join(os.path.dirname(tree), "sourcedir.tar.gz")
-    region = env["AWS_REGION"] if "AWS_REGION" in env else env.get("SAGEMAKER_REGION", "")
+    region = endpoints.client_region(env)
     source = credentials.resolve(env, region or None)  # web identity's STS call goes to the client's region
     try:
         size = s3.download(uri, bundle, source, region, env, deadline)

@@ -12,6 +12,8 @@ import socket
 import ssl
 from urllib.parse import unquote, urlsplit
 
+from . import sigv4
+
 
 class ConnectionFailed(OSError):
     """Refused, reset, timed out, name not resolved, TLS failure, or a body cut short."""
@@ -186,18 +188,6 @@ class Response:
         self._connection.close()
 
 
-def host_header(url):
-    """The Host value botocore signs: the host in lower case (IPv6 in brackets), with a port only when it
-    is not the scheme's default."""
-    parts = urlsplit(url)
-    host = parts.hostname or ""
-    if ":" in host:
-        host = "[%s]" % host
-    if parts.port is not None and parts.port != {"http": 80, "https": 443}.get(parts.scheme.lower()):
-        host = "%s:%d" % (host, parts.port)
-    return host
-
-
 def request(method, url, headers=None, body=None, timeout=10.0, environ=None):
     """Send one request and return its Response once the status line and headers have come.
 
@@ -207,13 +197,13 @@ def request(method, url, headers=None, body=None, timeout=10.0, environ=None):
     parts = urlsplit(url)
     scheme = parts.scheme.lower()
     if scheme not in ("http", "https") or not parts.hostname:
-        raise ConnectionFailed("unsupported URL %s" % url.split("?")[0])
+        raise ConnectionFailed("unsupported URL %s" % shown_url(url))
     host = parts.hostname
     port = parts.port or (443 if scheme == "https" else 80)
     what = "%s %s://%s%s" % (method, scheme, parts.netloc.rpartition("@")[2], parts.path or "/")
     headers = dict(headers or {})
     if not any(key.lower() == "host" for key in headers):
-        headers["Host"] = host_header(url)
+        headers["Host"] = sigv4.host_header(parts)
     if not any(key.lower() == "content-length" for key in headers) and (body is not None or method in ("PUT", "POST")):
         headers["Content-Length"] = str(_length(body))
     try:
@@ -233,7 +223,7 @@ def request(method, url, headers=None, body=None, timeout=10.0, environ=None):
         else:
             connection = http.client.HTTPConnection(host, port, timeout=timeout)
     except ValueError as error:  # a port that is not a number
-        raise ConnectionFailed("unsupported URL %s: %s" % (url.split("?")[0], error))
+        raise ConnectionFailed("unsupported URL %s: %s" % (shown_url(url), error))
     try:
         connection.request(method, target, body=body, headers=headers)
         answer = connection.getresponse()
@@ -241,7 +231,22 @@ def request(method, url, headers=None, body=None, timeout=10.0, environ=None):
         connection.close()
         via = " (through proxy %s:%d)" % proxy[:2] if proxy else ""
         raise ConnectionFailed("%s: %s%s" % (what, _reason(error), via))
+    except ValueError:  # http.client refuses a header with a line break or beyond Latin-1; its text may be a token
+        connection.close()
+        raise ConnectionFailed("%s: a header value holds a line break or a character beyond Latin-1 (a credential "
+                               "or setting with one?)" % what)
     return Response(connection, answer, method, what)
+
+
+def shown_url(url):
+    """The URL as errors may show it: no user or password, no query."""
+    parts = urlsplit(url)
+    return "%s://%s%s" % (parts.scheme, parts.netloc.rpartition("@")[2], parts.path)
+
+
+def shown_host(url):
+    """host[:port] of the URL, without a user or password."""
+    return urlsplit(url).netloc.rpartition("@")[2]
 
 
 def exchange(method, url, headers=None, body=None, timeout=10.0, environ=None, limit=1 << 20):

@@ -25,13 +25,13 @@ POLL_VARIABLE = "SM_TRAIN_INTERMEDIATE_POLL"  # seconds: poll instead of inotify
 
 def start(target, environ):
     """Create the directories and start watching ``target`` (a core.plan.Intermediate); a running Sync."""
-    from . import credentials, upload
+    from . import credentials, endpoints, upload
 
     try:
         os.makedirs(os.path.join(target.directory, TMP), exist_ok=True)
     except OSError as e:
         raise JobError("cannot create %s for sagemaker_s3_output: %s" % (target.directory, e.strerror or e))
-    region = environ["AWS_REGION"] if "AWS_REGION" in environ else environ.get("SAGEMAKER_REGION", "")
+    region = endpoints.client_region(environ)
     source = credentials.resolve(environ, region or None)
     sync = Sync(target)
     sync.client = upload.Client(target.bucket, source, region, environ, deadline=lambda: sync.deadline)
@@ -71,15 +71,30 @@ class Sync(object):
         finally:
             signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
 
-    def finish(self, deadline=None):
+    def finish(self, deadline=None, stopped=None):
         """After the program ended: the files closed until now uploaded by ``deadline`` (time.monotonic(), or
-        None for no limit). None when every one arrived, else one line naming those that did not."""
+        None for no limit); ``stopped()``, polled while there is none, may give one (a SIGTERM came). None when
+        every one arrived, else one line naming those that did not."""
         with self.lock:
             self.deadline, self.stopping = deadline, True
             self.lock.notify_all()
         self.source.wake()
         for thread in (self.watcher, self.uploader):
-            thread.join(None if deadline is None else max(0.0, deadline - time.monotonic()))
+            while thread.is_alive():
+                if deadline is None and stopped is not None:
+                    deadline = stopped()
+                    if deadline is not None:
+                        with self.lock:
+                            self.deadline = deadline
+                            self.lock.notify_all()
+                left = None if deadline is None else deadline - time.monotonic()
+                if left is not None and left <= 0:
+                    break
+                thread.join(0.2 if left is None else min(left, 0.2))
+        # The deadline cut the upload running then: a moment more to abort it if it was a multipart one.
+        from .upload import ABORT_TIMEOUT
+
+        self.uploader.join(ABORT_TIMEOUT + 1.0)
         with self.lock:
             missing = dict(self.failed)
             for rel in self.queue:
@@ -151,7 +166,7 @@ class Sync(object):
                 self.failed[rel] = "cannot copy it: %s" % (e.strerror or e)
             return
         if inotify.signature(after) != inotify.signature(before):
-            os.unlink(copy)  # written to while we copied: its next close brings it back
+            _remove(copy)  # written to while we copied: its next close brings it back
             return
         with self.lock:
             older = self.snapshots.get(rel)

@@ -11,7 +11,9 @@ import random
 import time
 from urllib.parse import urlsplit
 
+from ..core.awsfiles import quote
 from ..errors import JobError
+from ..masking import scrub
 from . import http
 
 CONTAINER_HOST = "169.254.170.2"
@@ -50,7 +52,7 @@ class Container(object):
         if parts.scheme == "https" or _is_loopback(parts.hostname) or parts.hostname in _ALLOWED_HOSTS:
             return
         raise JobError("%s: unsupported host %s; botocore fetches only over https, from a loopback address or "
-                       "from %s" % (self.where, _q(parts.hostname), ", ".join(_ALLOWED_HOSTS)))
+                       "from %s" % (self.where, quote(parts.hostname), ", ".join(_ALLOWED_HOSTS)))
 
     def _token(self):
         """AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE (read on every fetch) wins over the variable."""
@@ -97,7 +99,11 @@ class InstanceMetadata(object):
 
     def __init__(self, environ, profile):
         def setting(variable, key, default=None):
-            return environ[variable] if variable in environ else profile.get(key, default)
+            if variable in environ:
+                return environ[variable]
+            if isinstance(profile.get(key), dict):
+                raise JobError("instance metadata service: the profile's '%s' is a sub-section, not a value" % key)
+            return profile.get(key, default)
 
         self.environ = environ
         self.disabled = environ.get("AWS_EC2_METADATA_DISABLED", "false").lower() == "true"
@@ -109,14 +115,14 @@ class InstanceMetadata(object):
                                        "false")).lower() == "true"
         mode = setting("AWS_EC2_METADATA_SERVICE_ENDPOINT_MODE", "ec2_metadata_service_endpoint_mode")
         if mode is not None and mode.lower() not in ("ipv4", "ipv6"):
-            raise JobError("instance metadata service: endpoint mode %s is not ipv4 or ipv6" % _q(mode))
+            raise JobError("instance metadata service: endpoint mode %s is not ipv4 or ipv6" % quote(mode))
         ipv6 = mode.lower() == "ipv6" if mode is not None else str(
             setting("AWS_IMDS_USE_IPV6", "imds_use_ipv6", "false")).lower() == "true"
         self.base = setting("AWS_EC2_METADATA_SERVICE_ENDPOINT", "ec2_metadata_service_endpoint") or (
             IMDS_BASE_V6 if ipv6 else IMDS_BASE)
         parts = urlsplit(self.base)
         if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise JobError("instance metadata service: endpoint %s is not a valid URI" % _q(self.base))
+            raise JobError("instance metadata service: endpoint %s is not a valid URI" % quote(self.base))
         self.where = "instance metadata service (%s)" % self.base
 
     def _url(self, path):
@@ -155,7 +161,7 @@ class InstanceMetadata(object):
                 return body.decode("utf-8", "replace")
             try:
                 return json.loads(body.decode("utf-8"))
-            except ValueError:
+            except (ValueError, RecursionError):
                 continue
         raise _NoAnswer("no answer to GET %s after %d attempt(s)" % (path, self.attempts))
 
@@ -201,13 +207,13 @@ def _get_json(url, headers, timeout, environ, secret=None):
     try:
         status, body = http.exchange("GET", url, headers=headers, timeout=timeout, environ=environ)
     except http.ConnectionFailed as e:
-        raise _Failed(_masked(str(e), secret))
+        raise _Failed(scrub(str(e), secret))
     text = body.decode("utf-8", "replace")
     if status != 200:
-        raise _Failed("HTTP %d from the endpoint: %s" % (status, _masked(" ".join(text.split())[:200], secret)))
+        raise _Failed("HTTP %d from the endpoint: %s" % (status, scrub(" ".join(text.split())[:200], secret)))
     try:
         doc = json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):
         raise _Failed("the answer is not JSON")
     if not isinstance(doc, dict):
         raise _Failed("the answer is not a JSON object")
@@ -235,12 +241,4 @@ def _number(value, name):
     try:
         return int(value)
     except (TypeError, ValueError):
-        raise JobError("%s=%s: not a whole number" % (name, _q(str(value))))
-
-
-def _masked(text, secret):
-    return text.replace(secret, "***") if secret else text
-
-
-def _q(text):
-    return "'%s'" % text
+        raise JobError("%s=%s: not a whole number" % (name, quote(str(value))))

@@ -32,7 +32,7 @@ def run(command, environ, where):
                                                            "(nothing on stderr)"))
     try:
         doc = json.loads(done.stdout.decode("utf-8"))
-    except ValueError:
+    except (ValueError, RecursionError):
         raise JobError("%s: its output is not JSON" % where)
     if not isinstance(doc, dict) or doc.get("Version") != 1:
         raise JobError("%s: unsupported Version %s, only 1 is" % (where, doc.get("Version", "(none)")
@@ -40,5 +40,8 @@ def run(command, environ, where):
     for key in ("AccessKeyId", "SecretAccessKey"):
         if not isinstance(doc.get(key), str):
             raise JobError("%s: its output has no %s" % (where, key))
+    for key in ("SessionToken", "Expiration"):
+        if not isinstance(doc.get(key, ""), str):
+            raise JobError("%s: its output's %s is not a string" % (where, key))
     return {"access_key": doc["AccessKeyId"], "secret_key": doc["SecretAccessKey"],
             "token": doc.get("SessionToken"), "expiry": doc.get("Expiration")}

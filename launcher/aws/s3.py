@@ -18,6 +18,7 @@ import zlib
 from launcher import log
 from launcher.aws import endpoints, http, sigv4
 from launcher.errors import JobError
+from launcher.masking import scrub
 
 ATTEMPTS = 5  # failed attempts in a row (an attempt that brought bytes resets the count)
 REQUEST_TIMEOUT = 60.0  # botocore's connect and read timeouts, the default of download(request_timeout=)
@@ -100,12 +101,11 @@ class _Download:
         self.skew, self.redirected, self.skew_fixed, self.keys = 0.0, False, False, None
 
     def where(self):
-        return "(credentials: %s; endpoint %s)" % (self.credentials.source, self.url.split("/")[2])
+        return "(credentials: %s; endpoint %s)" % (self.credentials.source, http.shown_host(self.url))
 
     def fail(self, text, kind=JobError):
-        for secret in (self.keys.secret_key, self.keys.token) if self.keys else ():
-            if secret and len(secret) >= 8:  # a real secret, not a test's "x" that would mangle the text
-                text = text.replace(secret, "***")
+        if self.keys:
+            text = scrub(text, self.keys.secret_key, self.keys.token)
         return kind("cannot download %s: %s %s" % (self.uri, text, self.where()))
 
     def timeout(self):

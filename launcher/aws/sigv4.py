@@ -55,11 +55,13 @@ def canonical_query(query):
     return "&".join("%s=%s" % pair for pair in sorted(pairs))
 
 
-def _host(parts):
-    host = parts.hostname or ""
+def host_header(parts):
+    """The Host value botocore signs (``parts`` from urlsplit): the host in lower case (IPv6 in brackets), with a
+    port only when it is not the scheme's default. http.request sends the same."""
+    host = (parts.hostname or "").lower()
     if ":" in host:
         host = "[%s]" % host
-    if parts.port is not None and parts.port != {"http": 80, "https": 443}.get(parts.scheme):
+    if parts.port is not None and parts.port != {"http": 80, "https": 443}.get(parts.scheme.lower()):
         host = "%s:%d" % (host, parts.port)
     return host
 
@@ -71,7 +73,7 @@ def _signed(headers, parts):
         if name.lower() not in UNSIGNED:
             signed.setdefault(name.lower(), []).append(value)
     if "host" not in signed:
-        signed["host"] = [_host(parts)]
+        signed["host"] = [host_header(parts)]
     return signed
 
 

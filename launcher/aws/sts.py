@@ -8,6 +8,7 @@ import time
 from urllib.parse import quote
 
 from ..errors import JobError
+from ..masking import scrub
 from . import http
 
 NS = "{https://sts.amazonaws.com/doc/2011-06-15/}"
@@ -67,8 +68,7 @@ class WebIdentity(object):
             failure = "HTTP %d %s: %s" % (status, code, message)
             if status < 500 and code not in _RETRY_CODES:
                 break
-        if token:
-            failure = failure.replace(token, "***")
+        failure = scrub(failure, token)
         raise JobError("%s: AssumeRoleWithWebIdentity failed: %s" % (self.where, failure))
 
     def _credentials(self, text):

@@ -16,9 +16,11 @@ from launcher import log
 from launcher.aws import endpoints, http, sigv4
 from launcher.aws.s3 import ATTEMPTS, REQUEST_TIMEOUT, THROTTLING, TRANSIENT, error_document
 from launcher.errors import JobError
+from launcher.masking import scrub
 
 THRESHOLD = 8 << 20  # TransferConfig.multipart_threshold: multipart when size >= this
 PART = 8 << 20       # TransferConfig.multipart_chunksize
+ABORT_TIMEOUT = 5.0  # seconds for each attempt to abort an incomplete multipart upload
 OCTETS = "application/octet-stream"
 COMPLETE = '<CompleteMultipartUpload xmlns="http://s3.amazonaws.com/doc/2006-03-01/">%s</CompleteMultipartUpload>'
 
@@ -75,14 +77,16 @@ class Client(object):
                       "application/xml", document=True)
         except BaseException:
             try:
-                self.call("AbortMultipartUpload", "DELETE", key, query, None, attempts=2)
+                # Past the deadline too: an incomplete upload left behind is stored, and billed, until aborted.
+                self.call("AbortMultipartUpload", "DELETE", key, query, None, attempts=2, fixed_timeout=ABORT_TIMEOUT)
             except JobError as error:
                 log.warning("could not abort the incomplete multipart upload of %s: %s" % (key, error))
             raise
 
     def call(self, operation, method, key, query, body, content_type=OCTETS, etag=False, document=False,
-             attempts=ATTEMPTS):
-        """One operation with its retries: the ETag header (``etag``) or the answer's body."""
+             attempts=ATTEMPTS, fixed_timeout=None):
+        """One operation with its retries: the ETag header (``etag``) or the answer's body. ``fixed_timeout``:
+        each attempt gets that long, whatever the deadline."""
         url = self.object_url(key)[0] + ("?" + query if query else "")
         headers = {}
         if body is not None:
@@ -92,22 +96,23 @@ class Client(object):
         failures = 0
         while True:
             try:
-                return self.attempt(operation, method, url, key, headers, body, payload, etag, document)
+                return self.attempt(operation, method, url, key, headers, body, payload, etag, document,
+                                    fixed_timeout)
             except _Again as again:
                 failures += 1
                 if failures >= attempts:
                     raise self.fail(operation, key, "failed %d times in a row; the last: %s" % (failures, again))
                 delay = random.random() * min((1.0 if again.throttled else 0.05) * 2 ** failures, 20.0)
-                deadline = self.deadline()
+                deadline = None if fixed_timeout else self.deadline()
                 if deadline is not None and time.monotonic() + delay >= deadline:
                     raise self.fail(operation, key, "the deadline passed; the last error: %s" % again)
                 log.info("%s %s: %s; retrying in %.2f s (%d of %d failures)" % (operation, key, again, delay,
                                                                                 failures, attempts))
                 time.sleep(delay)
 
-    def attempt(self, operation, method, url, key, headers, body, payload, etag, document):
-        timeout = self.request_timeout
-        deadline = self.deadline()
+    def attempt(self, operation, method, url, key, headers, body, payload, etag, document, fixed_timeout=None):
+        timeout = fixed_timeout or self.request_timeout
+        deadline = None if fixed_timeout else self.deadline()
         if deadline is not None:
             timeout = min(timeout, deadline - time.monotonic())
             if timeout <= 0:
@@ -152,11 +157,10 @@ class Client(object):
                                 "upload")
 
     def fail(self, operation, key, text, keys=None):
-        for secret in (keys.secret_key, keys.token) if keys else ():
-            if secret and len(secret) >= 8:
-                text = text.replace(secret, "***")
+        if keys:
+            text = scrub(text, keys.secret_key, keys.token)
         return UploadFailed("cannot upload s3://%s/%s: %s (%s; credentials: %s; endpoint %s)" % (
-            self.bucket, key, text, operation, self.credentials.source, self.url.split("/")[2]))
+            self.bucket, key, text, operation, self.credentials.source, http.shown_host(self.url)))
 
 
 def _element(data, name):

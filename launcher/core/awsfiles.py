@@ -78,7 +78,7 @@ class Files(object):
                 hint = "; the config file's section [%s] is not a profile, botocore reads [profile %s]" % (
                     self.profile, self.profile)
             raise JobError("AWS profile %s (from %s) is not in %s, so boto3 cannot start%s"
-                           % (_quote(self.profile), self.profile_variable, self.where(), hint))
+                           % (quote(self.profile), self.profile_variable, self.where(), hint))
         return self.profiles[self.profile]
 
     def value(self, values, key, profile):
@@ -88,10 +88,10 @@ class Files(object):
         value = values.get(key)
         path = self.credentials_file if key in self.credentials.get(profile, {}) else self.config_file
         if isinstance(value, dict):
-            raise JobError("%s: profile %s: '%s' is a sub-section, not a value" % (path, _quote(profile), key))
+            raise JobError("%s: profile %s: '%s' is a sub-section, not a value" % (path, quote(profile), key))
         if value is not None and "\n" in value:
             raise JobError("%s: profile %s: '%s' is continued on an indented line; put its value on one line"
-                           % (path, _quote(profile), key))
+                           % (path, quote(profile), key))
         return value
 
 
@@ -183,19 +183,19 @@ def expanduser(path, environ):
         return path
     end = path.find("/", 1)
     end = len(path) if end < 0 else end
-    import pwd
+    if end == 1 and "HOME" in environ:
+        home = environ["HOME"]  # the usual case, without importing pwd
+    else:
+        import pwd
 
-    try:
-        if end == 1:
-            home = environ["HOME"] if "HOME" in environ else pwd.getpwuid(os.getuid()).pw_dir
-        else:
-            home = pwd.getpwnam(path[1:end]).pw_dir
-    except KeyError:
-        return path
+        try:
+            home = pwd.getpwuid(os.getuid()).pw_dir if end == 1 else pwd.getpwnam(path[1:end]).pw_dir
+        except KeyError:
+            return path
     return (home.rstrip("/") + path[end:]) or "/"
 
 
-def _quote(text):
+def quote(text):
     return "'%s'" % text if "'" not in text else '"%s"' % text
 
 

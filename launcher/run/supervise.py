@@ -20,9 +20,10 @@ TICK = 5.0             # the loop reaps at least this often: a SIGCHLD byte lost
 
 def run(plan, env, layout, grace, shown_argv, finish=None):
     """Run the plan as a child and supervise it; the exit status. Raises LauncherError when exec fails.
-    ``finish(deadline)``, when given, runs after the program has exited, before the status file: it gets the
-    time.monotonic() value the grace after a SIGTERM ends at (None without one) and returns None, or one line
-    for the failure file (the intermediate output's uploads)."""
+    ``finish(deadline, stopped)``, when given, runs after the program has exited, before the status file: it
+    gets the time.monotonic() value the grace after a SIGTERM ends at (None without one) and a function that
+    gives such a deadline once a later SIGTERM comes (else None); it returns None, or one line for the failure
+    file (the intermediate output's uploads)."""
     sys.stdout.flush()
     sys.stderr.flush()
     foreground = _owns_terminal()
@@ -55,11 +56,20 @@ def run(plan, env, layout, grace, shown_argv, finish=None):
             os.waitpid(pid, 0)
             raise _child_error(plan, report)
         code, signum, grace_killed, tail, stopped = _supervise(pid, err_r, wake_r, grace)
-        # Still inside: a further signal lands in the wakeup pipe instead of stopping the uploads.
-        unfinished = finish(stopped) if finish is not None else None
+        # Still inside: a further signal lands in the wakeup pipe instead of stopping the uploads, and a
+        # SIGTERM there gives them the grace period from then on.
+        unfinished = finish(stopped, lambda: _grace_after_sigterm(wake_r, grace)) if finish is not None else None
     finally:
         _restore(mask, previous, old_wakeup, (wake_r, wake_w, err_r, report_r))
     return _report(layout, code, signum, grace_killed, grace, tail, shown_argv, unfinished)
+
+
+def _grace_after_sigterm(wake_r, grace):
+    """The end of the grace period when a SIGTERM has come since the program exited, else None."""
+    if signal.SIGTERM in _read_signals(wake_r):
+        log.info("SIGTERM while the last uploads run: they have %g s" % grace)
+        return time.monotonic() + grace
+    return None
 
 
 def _noted(signum, frame):
