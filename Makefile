@@ -9,7 +9,7 @@ PIP := $(BIN)/python -m pip install --disable-pip-version-check --progress-bar o
 
 build: $(PYZ)
 
-$(PYZ): build_pyz.py sm_train_too_old.py $(wildcard launcher/*.py launcher/*/*.py)
+$(PYZ): build_pyz.py $(wildcard launcher/*.py launcher/*/*.py)
 	$(PYTHON) build_pyz.py --output $(PYZ)
 
 venv: $(BIN)/.installed
@@ -25,15 +25,19 @@ $(BIN)/.installed: requirements-dev.txt
 # Opt-in: CPU PyTorch (torchrun) and mpi4py for the real-engine tests, about 195 MB.
 engines: $(BIN)/.engines
 
+# On Linux PyPI's torch is the CUDA build (about 2.7 GB): PyTorch's CPU index gives 2.13.0+cpu instead.
+# `make engines TORCH_INDEX=` installs from the configured indexes alone (CI's machines keep that wheel).
+TORCH_INDEX ?= $(if $(filter Linux,$(shell uname -s)),--extra-index-url https://download.pytorch.org/whl/cpu)
+
 $(BIN)/.engines: requirements-engines.txt $(BIN)/.installed
 	@echo "make: installing requirements-engines.txt into $(VENV) (CPU PyTorch and mpi4py, about 195 MB)"
-	$(PIP) -r requirements-engines.txt
+	$(PIP) $(TORCH_INDEX) -r requirements-engines.txt
 	touch $@
 
 lint: venv
-	$(BIN)/ruff check launcher tests build_pyz.py sm_train_too_old.py examples
+	$(BIN)/ruff check launcher tests build_pyz.py examples
 	$(BIN)/vermin --no-tips --violations -t=3.7- launcher
-	$(BIN)/vermin --no-tips --violations -t=2.7- -t=3.0- sm_train_too_old.py
+	$(BIN)/vermin --no-tips --violations -t=2.7- -t=3.0- launcher/__init__.py launcher/too_old.py
 
 # The whole suite; the real-engine tests skip, saying why, until `make test-engines` installed the engines.
 test: lint build

@@ -39,7 +39,7 @@ SOURCE_ONLY = ("launcher/aws/", "launcher/local/")
 MAIN = b'''import sys
 
 if sys.version_info < (3, 7):
-    from sm_train_too_old import refuse
+    from launcher.too_old import refuse
 
     sys.exit(refuse())
 try:  # the launcher compiled for this Python at build time (build_pyz.py); without it, the sources
@@ -115,8 +115,6 @@ print("%s-%s" % (sys.implementation.cache_tag, MAGIC_NUMBER.hex()))
 def sources():
     """{archive name: bytes} of the app's Python files."""
     files = {"__main__.py": MAIN}
-    with open(os.path.join(ROOT, "sm_train_too_old.py"), "rb") as f:
-        files["sm_train_too_old.py"] = f.read()
     for folder, dirs, names in os.walk(os.path.join(ROOT, "launcher")):
         dirs[:] = [d for d in dirs if d != "__pycache__"]
         for name in names:

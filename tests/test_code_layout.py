@@ -17,7 +17,8 @@ BELOW = {
     "cluster": ("run", "core", "shared"),
     "local": ("run", "core", "shared"),
 }
-SHARED = {"launcher", "launcher.errors", "launcher.log", "launcher.jsonc", "launcher.masking", "launcher.options"}
+SHARED = {"launcher", "launcher.errors", "launcher.log", "launcher.jsonc", "launcher.masking", "launcher.options",
+          "launcher.too_old"}
 FRAME = {"launcher.cli", "launcher.__main__"}
 
 

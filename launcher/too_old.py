@@ -1,6 +1,7 @@
 """The pyz started by a Python older than 3.7 (2.7, 3.6): one line saying which Python it needs and which
-it found, the failure file in a real start, status 1. Written for every Python from 2.7 on, so it stays
-outside launcher/, which is 3.7+ only; __main__ imports it only on such a Python."""
+it found, the failure file in a real start, status 1. Written for every Python from 2.7 on (as is
+launcher/__init__.py, which its import runs), unlike the rest of launcher/; __main__ imports it only on such a
+Python, before anything else."""
 
 import os
 import sys
