@@ -127,6 +127,14 @@ def main(argv=None, environ=None):
         sys.stdout.write(show(plan, opts.format))
         return end_dry_run(0)
     log_invocation(masked)
+    return start(plan, masked, opts, layout, environ)
+
+
+def start(plan, masked, opts, layout, environ):
+    """Act on the plan: installs, the intermediate-output uploads, then exec, supervise or this node's part of a
+    distributed job; the exit status (exec returns only by failing)."""
+    from .run import launch
+
     env = plan.full_env(environ)
     try:
         launch.prepare(plan, env, masked.install)
@@ -217,9 +225,12 @@ def make_plan(opts, layout, environ):
     if real.fetch is not None and not opts.print_env:
         # The code arrives first; only then are the program, its type (setup.py) and its requirements known.
         from .aws.fetch import fetch
+        from .run.launch import stop_on_signals
 
         fetched = real.fetch
+        stop_on_signals("while fetching the code from %s" % fetched)
         fetch(fetched, layout.code, real.full_env(environ))
+        stop_on_signals("before the program started")
         real = node_plan(job, decoded, resources, layout, environ, opts, fetched)
     check_exec(real.full_env(environ), real.argv)
     index, shown = codeartifact_index(real, environ, opts.print_env)

@@ -7,37 +7,28 @@ import os
 import shutil
 
 from .. import log, options
-from ..errors import JobError, Stopped
+from ..errors import JobError
 
 DEFAULT_TIMEOUT = "1800"  # seconds for the whole fetch ($SM_TRAIN_FETCH_TIMEOUT): a bundle of a few GB
 
 
 def fetch(source, code_dir, env):
-    """Fill ``code_dir`` (missing or empty) from ``source``; SIGTERM and SIGINT stop it with Stopped."""
-    import signal
-
-    def stop(signum, frame):
-        raise Stopped(signum, signal.Signals(signum).name, "while fetching the code from %s" % source)
-
+    """Fill ``code_dir`` (missing or empty) from ``source``. A signal's Stopped, raised anywhere in here by the
+    frame's handler, leaves the code dir empty too."""
     deadline = options.seconds(None, env, "SM_TRAIN_FETCH_TIMEOUT", DEFAULT_TIMEOUT)
-    previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGTERM, signal.SIGINT)}
+    log.info("Provided path: %s  is empty, unzipping" % code_dir)  # sic: the toolkit's two spaces
     try:
-        log.info("Provided path: %s  is empty, unzipping" % code_dir)  # sic: the toolkit's two spaces
-        try:
-            os.makedirs(code_dir, exist_ok=True)
-        except OSError as e:
-            raise JobError("cannot create the code directory %s: %s" % (code_dir, e.strerror or e))
-        if source.startswith("s3://"):
-            _staged(code_dir, lambda staging: _from_s3(source, staging, env, deadline, code_dir))
-        elif os.path.isdir(source):
-            _copy_dir(source, code_dir)
-        elif _is_tar(source):
-            _staged(code_dir, lambda staging: _extract(source, staging, source, code_dir))
-        else:
-            _copy_file(source, code_dir)
-    finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
+        os.makedirs(code_dir, exist_ok=True)
+    except OSError as e:
+        raise JobError("cannot create the code directory %s: %s" % (code_dir, e.strerror or e))
+    if source.startswith("s3://"):
+        _staged(code_dir, lambda staging: _from_s3(source, staging, env, deadline, code_dir))
+    elif os.path.isdir(source):
+        _copy_dir(source, code_dir)
+    elif _is_tar(source):
+        _staged(code_dir, lambda staging: _extract(source, staging, source, code_dir))
+    else:
+        _copy_file(source, code_dir)
 
 
 def _is_tar(source):

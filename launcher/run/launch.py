@@ -56,17 +56,13 @@ def prepare(plan, env, shown_install=None):
 
 
 def _install(steps, cwd, env, shown):
-    """Run the install commands. SIGTERM and SIGINT stop them (subprocess.call kills the running one):
-    as PID 1 without a handler, a SageMaker stop during `pip install` would be ignored for 120 s."""
-    import signal
+    """Run the install commands. SIGTERM and SIGINT stop them (subprocess.call kills the running one), with a
+    failure reason that says so; the frame put the same handler in place for the whole start."""
     import subprocess
 
     from . import statuses
 
-    def stop(signum, frame):
-        raise Stopped(signum, signal.Signals(signum).name, "while installing dependencies")
-
-    previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGTERM, signal.SIGINT)}
+    stop_on_signals("while installing dependencies")
     try:
         for step, words in zip(steps, shown):
             log.info("Installing dependencies: %s" % " ".join(words))
@@ -78,8 +74,7 @@ def _install(steps, cwd, env, shown):
                 raise JobError("dependency install failed (%s): %s (cwd %s)"
                                % (statuses.describe_returncode(status), " ".join(words), cwd))
     finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
+        stop_on_signals("before the program started")
 
 
 def execute(plan, env):
