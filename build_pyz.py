@@ -1,22 +1,29 @@
-"""Build dist/sm-train.pyz from launcher/: a zipapp with a shebang, compressed, byte-reproducible, with
-bytecode for every Python the build finds.
+"""Build dist/sm-train.pyz from launcher/: a zipapp with a shebang, byte-reproducible, with bytecode for
+every Python the build finds.
 
 zipapp.create_archive copies each file's mtime and mode into the archive, so two checkouts would give
 two different files; this writes the same zipapp layout with zipfile, fixing both.
 
-The sources sit at the top of the archive, so the file runs on any Python 3.7+. But zipimport never
-writes bytecode, so on its own every start would compile them (twice the start-up time), and even with
-a .pyc beside each source it opens the archive, searches and decompresses once per module: 0.2 ms each,
-3 ms for the 16 modules of a start. So ``pyc/<cache tag>-<magic>.marshal`` holds, for one Python each,
-every launcher module's code object (compiled by that interpreter, marshalled, zlib-compressed on its
-own), read in one go; ``__main__.py`` serves the launcher's imports from it, and a Python with no file of
-its own uses the sources.
+zipimport never writes bytecode, so a pyz of sources alone compiles them at every start (twice the
+start-up time), and it costs per file: reading the archive's directory at every start takes 6 us an
+entry, and each module imported a search, an inflate and the import system's work. So the archive holds
+few entries, and a start reads one of them:
+- ``pyc/<cache tag>-<magic>.marshal``, one per Python: every launcher module's code object, compiled by
+  that interpreter and marshalled. The modules of a plain start (START) are stored as they are, so a start
+  imports no zlib and inflates nothing; the others are zlib-compressed one by one.
+- ``sources.marshal``: the sources, for a Python with no bytecode of its own (a version the build did not
+  find, another implementation), compiled as they are imported; and for tracebacks.
+- ``__main__.py`` (stored, so zipimport needs no zlib for it either) and, for the refusal of Pythons older
+  than 3.7, ``launcher/__init__.py`` and ``launcher/too_old.py``.
+``__main__.py`` serves the launcher's imports from the file of the running Python and runs the modules of
+START at once, each after those it imports, without the import system's work per module.
 """
 
 import argparse
 import glob
 import hashlib
 import io
+import marshal
 import os
 import stat
 import subprocess
@@ -33,6 +40,14 @@ MINORS = range(7, 15)  # python3.7 ... python3.14, the versions the tests look f
 # fetch, the intermediate output: ~24 ms to compile, beside network round trips) and `local` (~6 ms, once per
 # local run; its hosts' starts use the bytecode). Their modules are compiled from the sources when imported.
 SOURCE_ONLY = ("launcher/aws/", "launcher/local/")
+# Files zipimport itself must find: the refusal of Pythons older than 3.7, which cannot read the rest.
+PLAIN = ("__main__.py", "launcher/__init__.py", "launcher/too_old.py")
+# The modules a plain start (`train`, one host, no fetch) imports, each after those it imports; a test keeps
+# this true (tests/test_first_hour.py).
+START = ("launcher", "launcher.log", "launcher.errors", "launcher.options", "launcher.core", "launcher.jsonc",
+         "launcher.core.hyperparameters", "launcher.core.layout", "launcher.cli", "launcher.run",
+         "launcher.run.launch", "launcher.masking", "launcher.core.awsfiles", "launcher.core.config", "launcher.core.probes",
+         "launcher.core.environment", "launcher.core.program", "launcher.core.plan")
 
 # Parsable by Python 2 (and 3.6): the version check must run before anything older Pythons cannot read.
 # Compiled at every start (zipimport caches nothing), so it is kept short; the rest is BOOT.
@@ -42,21 +57,21 @@ if sys.version_info < (3, 7):
     from launcher.too_old import refuse
 
     sys.exit(refuse())
-try:  # the launcher compiled for this Python at build time (build_pyz.py); without it, the sources
+from marshal import loads
+
+try:  # the launcher compiled for this Python at build time, else its sources (build_pyz.py)
     from _frozen_importlib_external import MAGIC_NUMBER
-    from marshal import loads
 
     _boot, _modules = loads(__loader__.get_data("%s/pyc/%s-%s.marshal" % (
         sys.path[0], sys.implementation.cache_tag, MAGIC_NUMBER.hex())))
-    exec(_boot)
-except (ImportError, AttributeError, OSError, ValueError, EOFError):
-    pass
-from launcher.cli import main
-
-sys.exit(main())
+except (ImportError, OSError):
+    _boot, _modules = loads(__loader__.get_data(sys.path[0] + "/sources.marshal"))
+exec(_boot)
 '''
 
-# Run by MAIN, as bytecode of this Python, with _modules = {module: (is package, archive name, code)}.
+# Run by MAIN with _modules = {module: (is package, archive name, form, data)}, form "code" (marshalled code
+# of this Python), "zlib" (the same, compressed) or "source" (data: the source, or None: in sources.marshal).
+# The build puts BUNDLE (the bytecode file's name, None for the sources) and START before it.
 BOOT = '''
 from _frozen_importlib import ModuleSpec
 
@@ -65,7 +80,7 @@ class Bytecode(object):
     """Finds and loads the launcher's modules from _modules: one read of the archive for all of them."""
 
     archive = sys.path[0]
-    bundle = "pyc/%s-%s.marshal" % (sys.implementation.cache_tag, MAGIC_NUMBER.hex())  # what --version shows
+    bundle = BUNDLE  # what --version shows
 
     def find_spec(self, name, path=None, target=None):
         entry = _modules.get(name)
@@ -81,35 +96,72 @@ class Bytecode(object):
         return None
 
     def exec_module(self, module):
-        exec(loads(ZLIB.decompress(_modules[module.__name__][2])), module.__dict__)
+        exec(self.code(module.__name__), module.__dict__)
+
+    def code(self, name):
+        package, arcname, form, data = _modules[name]
+        if form == "code":
+            return data
+        if form == "zlib":
+            from zlib import decompress
+
+            return loads(decompress(data))
+        return compile(data or self.source(name), arcname, "exec", dont_inherit=True)
+
+    def source(self, name):
+        return loads(__loader__.get_data(self.archive + "/sources.marshal"))[1][name][3]
 
     def get_source(self, name):  # for tracebacks
-        return __loader__.get_source(name)
+        return self.source(name).decode("utf-8")
 
 
-import zlib as ZLIB
+def start(finder):
+    """Run the modules of a plain start, each after those it imports, as the import system would but
+    without its work per module (about 35 us each)."""
+    for name in START:
+        spec = finder.find_spec(name)
+        module = type(sys)(name)
+        module.__spec__, module.__loader__, module.__file__ = spec, finder, spec.origin
+        package = spec.submodule_search_locations is not None
+        if package:
+            module.__path__ = spec.submodule_search_locations
+        module.__package__ = name if package else name.rpartition(".")[0]
+        sys.modules[name] = module
+        finder.exec_module(module)
+        parent, _, child = name.rpartition(".")
+        if parent:
+            setattr(sys.modules[parent], child, module)
+
 
 sys.meta_path.insert(0, Bytecode())
+start(sys.meta_path[0])
+from launcher.cli import main
+
+sys.exit(main())
 '''
 
-# What each interpreter runs to compile BOOT and the modules: argv = output, folder, names. Prints the
-# file's name: cache tag and magic number, which zipimport also checks.
-COMPILE = r'''
+# What each interpreter runs to compile BOOT and the modules: argv = output, folder, then form:file for each module
+# (the form it takes in _modules; "code" ones are marshalled with the bundle itself). Prints the file's name: cache tag and magic number, which zipimport also checks.
+COMPILE = r"""
 import marshal, os, sys, zlib
 from importlib.util import MAGIC_NUMBER
 out, src = sys.argv[1:3]
+bundle = "pyc/%s-%s.marshal" % (sys.implementation.cache_tag, MAGIC_NUMBER.hex())
 modules = {}
-for name in sys.argv[3:]:
-    with open(os.path.join(src, name), "rb") as f:
-        code = compile(f.read(), name, "exec", dont_inherit=True, optimize=2)  # no docstrings: launcher/ reads none
+for arg in sys.argv[3:]:
+    form, name = arg.split(":", 1)
     package = name.endswith("/__init__.py")
     module = name[:-len("/__init__.py") if package else -len(".py")].replace("/", ".")
-    modules[module] = (package, name, zlib.compress(marshal.dumps(code), 9))
-boot = compile(sys.stdin.read(), "__main__.py", "exec", dont_inherit=True)
+    code = None
+    if form != "source":
+        with open(os.path.join(src, name), "rb") as f:
+            code = compile(f.read(), name, "exec", dont_inherit=True, optimize=2)  # no docstrings: launcher/ reads none
+    modules[module] = (package, name, form, zlib.compress(marshal.dumps(code), 9) if form == "zlib" else code)
+boot = compile("BUNDLE = %r\n" % bundle + sys.stdin.read(), "__main__.py", "exec", dont_inherit=True)
 with open(out, "wb") as f:
     f.write(marshal.dumps((boot, modules)))
-print("%s-%s" % (sys.implementation.cache_tag, MAGIC_NUMBER.hex()))
-'''
+print(bundle)
+"""
 
 
 def sources():
@@ -137,16 +189,22 @@ def find_pythons():
 
 
 def compile_all(files, pythons, strict):
-    """{file name under pyc/: bytes}: the launcher's modules compiled by each interpreter, the first one
+    """{archive name: bytes}: the launcher's modules compiled by each interpreter (pyc/...), the first one
     of each version winning. An interpreter that cannot run or is too old is skipped, unless ``strict``
     (given with --python), where that is an error."""
-    names = sorted(n for n in files if n.startswith("launcher/") and not n.startswith(SOURCE_ONLY))
+    names = []  # form:file, START's modules first and in order, then the others
+    for name in sorted(n for n in files if n.startswith("launcher/")):
+        module = module_name(name)[0]
+        form = "code" if module in START else "source" if name.startswith(SOURCE_ONLY) else "zlib"
+        names.append((START.index(module) if module in START else len(START), "%s:%s" % (form, name)))
+    names = [name for _, name in sorted(names)]
     found = {}
     with tempfile.TemporaryDirectory(prefix="sm-train-build-") as tmp:
-        for name in names:
-            os.makedirs(os.path.dirname(os.path.join(tmp, name)), exist_ok=True)
-            with open(os.path.join(tmp, name), "wb") as f:
-                f.write(files[name])
+        for name in files:
+            if name.startswith("launcher/"):
+                os.makedirs(os.path.dirname(os.path.join(tmp, name)), exist_ok=True)
+                with open(os.path.join(tmp, name), "wb") as f:
+                    f.write(files[name])
         out = os.path.join(tmp, "out.marshal")
         for python in pythons:
             if not _is_supported(python):
@@ -155,14 +213,25 @@ def compile_all(files, pythons, strict):
                 continue
             # A fixed hash seed: frozenset constants (`x in {"a", "b"}`) are marshalled in hash order.
             run = subprocess.run([python, "-S", "-s", "-c", COMPILE, out, tmp] + names, stdout=subprocess.PIPE,
-                                 input=BOOT.encode(), env={"PYTHONHASHSEED": "0", "PATH": os.defpath})
+                                 input=boot_source().encode(), env={"PYTHONHASHSEED": "0", "PATH": os.defpath})
             if run.returncode != 0:
                 raise SystemExit("build_pyz: %s could not compile the launcher" % python)
-            name = run.stdout.decode().strip() + ".marshal"
+            name = run.stdout.decode().strip()
             if name not in found:
                 with open(out, "rb") as f:
                     found[name] = f.read()
     return found
+
+
+def boot_source():
+    """BOOT with START (COMPILE adds BUNDLE, the bytecode file's name)."""
+    return "START = %r\n%s" % (START, BOOT)
+
+
+def module_name(arcname):
+    """launcher/core/__init__.py -> (launcher.core, True); launcher/cli.py -> (launcher.cli, False)"""
+    package = arcname.endswith("/__init__.py")
+    return arcname[:-len("/__init__.py") if package else -len(".py")].replace("/", "."), package
 
 
 def _is_supported(python):
@@ -178,10 +247,14 @@ def entries(pythons=None):
     """(archive name, bytes) for every file of the app, sorted; bytecode from ``pythons`` (default: every
     interpreter found)."""
     files = sources()
-    compiled = compile_all(files, find_pythons() if pythons is None else pythons, strict=pythons is not None)
-    for name, data in compiled.items():
-        files["pyc/" + name] = data
-    return sorted(files.items())
+    found = {name: files[name] for name in PLAIN}
+    modules = {}
+    for arcname in sorted(n for n in files if n.startswith("launcher/")):
+        module, package = module_name(arcname)
+        modules[module] = (package, arcname, "source", files[arcname])
+    found["sources.marshal"] = marshal.dumps(("BUNDLE = None\n" + boot_source(), modules))
+    found.update(compile_all(files, find_pythons() if pythons is None else pythons, strict=pythons is not None))
+    return sorted(found.items())
 
 
 def build(output, pythons=None):
@@ -190,8 +263,10 @@ def build(output, pythons=None):
     with zipfile.ZipFile(buf, "w") as z:
         for name, data in entries(pythons):
             info = zipfile.ZipInfo(name, EPOCH)
-            # The bytecode is compressed module by module inside: stored, it is read without inflating all.
-            info.compress_type = zipfile.ZIP_STORED if name.startswith("pyc/") else zipfile.ZIP_DEFLATED
+            # Stored, so that a start inflates nothing: the bytecode (compressed inside where a start does not
+            # need it) and __main__.py, which zipimport would otherwise import zlib to read.
+            stored = name.startswith("pyc/") or name == "__main__.py"
+            info.compress_type = zipfile.ZIP_STORED if stored else zipfile.ZIP_DEFLATED
             info.external_attr = (stat.S_IFREG | 0o644) << 16
             info.create_system = 3
             z.writestr(info, data, compresslevel=9)
