@@ -46,8 +46,8 @@ PLAIN = ("__main__.py", "launcher/__init__.py", "launcher/too_old.py")
 # this true (tests/test_first_hour.py).
 START = ("launcher", "launcher.log", "launcher.errors", "launcher.options", "launcher.core", "launcher.jsonc",
          "launcher.core.hyperparameters", "launcher.core.layout", "launcher.cli", "launcher.run",
-         "launcher.run.launch", "launcher.masking", "launcher.core.awsfiles", "launcher.core.config", "launcher.core.probes",
-         "launcher.core.environment", "launcher.core.program", "launcher.core.plan")
+         "launcher.run.launch", "launcher.masking", "launcher.core.awsfiles", "launcher.core.config",
+         "launcher.core.probes", "launcher.core.environment", "launcher.core.program", "launcher.core.plan")
 
 # Parsable by Python 2 (and 3.6): the version check must run before anything older Pythons cannot read.
 # Compiled at every start (zipimport caches nothing), so it is kept short; the rest is BOOT.
@@ -140,8 +140,9 @@ from launcher.cli import main
 sys.exit(main())
 '''
 
-# What each interpreter runs to compile BOOT and the modules: argv = output, folder, then form:file for each module
-# (the form it takes in _modules; "code" ones are marshalled with the bundle itself). Prints the file's name: cache tag and magic number, which zipimport also checks.
+# What each interpreter runs to compile BOOT and the modules: argv = output, folder, then form:file for each
+# module (its form in _modules; the code of "code" ones is marshalled with the rest). Prints the file's name:
+# cache tag and magic number, which zipimport also checks.
 COMPILE = r"""
 import marshal, os, sys, zlib
 from importlib.util import MAGIC_NUMBER
