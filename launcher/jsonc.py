@@ -255,29 +255,35 @@ def quote(text):
     return _json.encode_basestring_ascii(text) if _json else _json_package().dumps(text)
 
 
+_CONTAINERS = (dict, list, tuple)
+
+
 def pretty(value, indent=4):
     """json.dumps(value, indent=indent): keys in insertion order, ", "-free separators as json writes them.
     A loop over a stack of pieces to write, not recursion: how deep the value nests is the user's choice."""
+    if not (value and value.__class__ in _CONTAINERS):
+        return dumps(value)
     pieces, todo = [], [(value, 0)]
     while todo:
         item = todo.pop()
-        if isinstance(item, str):
+        if item.__class__ is str:
             pieces.append(item)
             continue
         value, level = item
-        if isinstance(value, dict) and value:
+        if value.__class__ is dict:
             entries, opening, closing = [(quote(k) + ": ", v) for k, v in value.items()], "{", "}"
-        elif isinstance(value, (list, tuple)) and value:
-            entries, opening, closing = [("", v) for v in value], "[", "]"
         else:
-            pieces.append(dumps(value))
-            continue
+            entries, opening, closing = [("", v) for v in value], "[", "]"
         pad = "\n" + " " * indent * (level + 1)
         pieces.append(opening)
         todo.append("\n" + " " * indent * level + closing)
         for i in range(len(entries) - 1, -1, -1):  # pushed last to first, so written first to last
-            todo.append((entries[i][1], level + 1))
-            todo.append(("," if i else "") + pad + entries[i][0])
+            key, child = entries[i]
+            if child and child.__class__ in _CONTAINERS:
+                todo.append((child, level + 1))
+                todo.append(("," if i else "") + pad + key)
+            else:  # a leaf is written with its key
+                todo.append(("," if i else "") + pad + key + (quote(child) if child.__class__ is str else dumps(child)))
     return "".join(pieces)
 
 

@@ -134,7 +134,7 @@ def test_plain_start_loads_no_upload_code(pyz, tmp_path):
     result = subprocess.run([sys.executable, "-X", "importtime", pyz, "--root", root, "--", "true"],
                             env=clean_env(), stderr=subprocess.PIPE, timeout=60)
     modules = {line.split("|")[-1].strip() for line in result.stderr.decode().splitlines() if "|" in line}
-    assert result.returncode == 0 and "launcher.cli" in modules
+    assert result.returncode == 0 and "_json" in modules  # the lines were read (launcher modules run unlisted)
     assert not {m for m in modules if m.startswith(("launcher.aws", "urllib", "threading", "ctypes"))}
 
 

@@ -121,7 +121,7 @@ def check_exec(env, argv):
                            % name)
         if "\0" in value:
             raise JobError("variable %s holds a NUL character, which no environment can carry" % name)
-        size = _encoded_size(name, "variable name %r" % name) + _encoded_size(value, "variable %s" % name) + 2
+        size = _encoded_size(name, "variable name %r", name) + _encoded_size(value, "variable %s", name) + 2
         if size > _MAX_STRING:
             raise JobError("variable %s is %d bytes; Linux passes at most %d bytes per variable"
                            % (name, size, _MAX_STRING))
@@ -129,7 +129,7 @@ def check_exec(env, argv):
     for arg in argv:
         if "\0" in arg:
             raise JobError("argument %r holds a NUL character" % arg[:40])
-        size = _encoded_size(arg, "argument %r" % arg[:40]) + 1
+        size = _encoded_size(arg, "argument %r", arg[:40]) + 1
         if size > _MAX_STRING:
             raise JobError("argument %r... is %d bytes; Linux passes at most %d bytes per argument"
                            % (arg[:20], size, _MAX_STRING))
@@ -140,13 +140,14 @@ def check_exec(env, argv):
                        % (total, limit))
 
 
-def _encoded_size(text, what):
+def _encoded_size(text, what, name):
+    """The size of ``text`` in the system's encoding; a JobError naming it (``what % name``) where it has none."""
     if text.isascii():  # nearly always: no encoding needed to know the size
         return len(text)
     try:
         return len(os.fsencode(text))
     except UnicodeEncodeError:
-        raise JobError("%s cannot be encoded for the operating system" % what)
+        raise JobError("%s cannot be encoded for the operating system" % (what % name))
 
 
 def _arg_max():
