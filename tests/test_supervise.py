@@ -55,7 +55,14 @@ def start(pyz, root, command, supervise=True, options=(), env=None, stdout=subpr
           stderr=subprocess.PIPE):
     argv = [sys.executable, pyz, "--root", root] + (["--supervise"] if supervise else []) + list(options)
     return subprocess.Popen(argv + ["--"] + command, env=env if env is not None else clean_env(),
-                            stdout=stdout, stderr=stderr)
+                            stdout=stdout, stderr=stderr, preexec_fn=default_signals)
+
+
+def default_signals():
+    """The launcher keeps an ignored signal ignored for the program, as a shell does; a test run under nohup
+    (SIGHUP ignored) must not pass that on to the launchers it starts."""
+    for name in FORWARDED:
+        signal.signal(getattr(signal, name), signal.SIG_DFL)
 
 
 def python(*args):

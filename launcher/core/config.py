@@ -88,15 +88,16 @@ def read_json_object(path, label, limit=MAX_CONFIG_BYTES):
         raise
     except OSError as e:
         raise JobError("%s: cannot be read: %s" % (label, e.strerror or e))
-    mode = os.fstat(fd).st_mode
-    if not stat.S_ISREG(mode):
+    info = os.fstat(fd)
+    if not stat.S_ISREG(info.st_mode):
         os.close(fd)
-        raise JobError("%s: %s" % (label, "is a directory, not a file" if stat.S_ISDIR(mode) else
+        raise JobError("%s: %s" % (label, "is a directory, not a file" if stat.S_ISDIR(info.st_mode) else
                                    "not a regular file"))
     chunks, size = [], 0
     try:
         while size <= limit:  # os.read, not a file object: a start reads three small files
-            chunk = os.read(fd, limit + 1 - size)
+            # the size the file has (and one byte more, to see the end), not a buffer of the limit's size
+            chunk = os.read(fd, min(limit + 1 - size, max(info.st_size + 1 - size, 65536)))
             if not chunk:
                 break
             chunks.append(chunk)
