@@ -69,8 +69,9 @@ except (ImportError, OSError):
 exec(_boot)
 '''
 
-# Run by MAIN with _modules = {module: (is package, archive name, form, data)}, form "code" (marshalled code
-# of this Python), "zlib" (the same, compressed) or "source" (data: the source, or None: in sources.marshal).
+# Run by MAIN with _modules = {module: (is package, archive name, form, data)}, form "code" (the code object,
+# unmarshalled with the file), "zlib" (the marshalled code, compressed) or "source" (data: the source, or None:
+# it is in sources.marshal).
 # The build puts BUNDLE (the bytecode file's name, None for the sources) and START before it.
 BOOT = '''
 from _frozen_importlib import ModuleSpec

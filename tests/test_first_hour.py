@@ -158,6 +158,39 @@ def test_a_pyz_with_one_bytecode_folder_runs_on_every_python(tmp_path):
     assert len(outputs) == 1  # the same rendering on every Python, but for the interpreter that runs train.py
 
 
+# The pyz's __main__.py run as zipimport runs it, then a launcher function made to fail: its traceback.
+TRACEBACK = """
+import sys, traceback, zipimport
+pyz = sys.argv[1]
+sys.path.insert(0, pyz)
+loader = zipimport.zipimporter(pyz)
+sys.argv = [pyz, "--version"]
+try:
+    exec(loader.get_code("__main__"), {"__name__": "__main__", "__loader__": loader})
+except SystemExit:
+    pass
+from launcher.core import config
+try:
+    config.read_job(None, {})
+except AttributeError:
+    traceback.print_exc(file=sys.stdout)
+"""
+
+
+def test_a_traceback_shows_the_launcher_lines_from_bytecode_or_sources(tmp_path):
+    """A bug report's traceback names the file and shows the line, whether the code came from this Python's
+    bytecode or from sources.marshal."""
+    single = build_pyz.build(str(tmp_path / "single.pyz"), [sys.executable])
+    mine = "%d.%d" % sys.version_info[:2]
+    for version, python in interpreters():
+        result = subprocess.run([python, "-c", TRACEBACK, single], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                cwd=str(tmp_path))
+        shown = result.stdout.decode()
+        assert ("bytecode pyc/" in shown) == (version == mine), shown
+        assert 'File "launcher/core/config.py", line' in shown and "in _read_object" in shown, shown
+        assert "    path = layout.config_file(name)\n" in shown, shown  # the source line itself
+
+
 DUMP = """import json, os, sys
 with open(os.path.join(os.environ["SM_MODEL_DIR"], "seen.json"), "w") as f:
     json.dump({"argv": sys.argv[1:], "env": {k: v for k, v in os.environ.items() if k.startswith("SM_")}}, f)
