@@ -263,6 +263,7 @@ def pretty(value, indent=4):
     A loop over a stack of pieces to write, not recursion: how deep the value nests is the user's choice."""
     if not (value and value.__class__ in _CONTAINERS):
         return dumps(value)
+    text_of = _json.encode_basestring_ascii if _json else quote
     pieces, todo = [], [(value, 0)]
     while todo:
         item = todo.pop()
@@ -271,7 +272,7 @@ def pretty(value, indent=4):
             continue
         value, level = item
         if value.__class__ is dict:
-            entries, opening, closing = [(quote(k) + ": ", v) for k, v in value.items()], "{", "}"
+            entries, opening, closing = [(text_of(k) + ": ", v) for k, v in value.items()], "{", "}"
         else:
             entries, opening, closing = [("", v) for v in value], "[", "]"
         pad = "\n" + " " * indent * (level + 1)
@@ -279,11 +280,16 @@ def pretty(value, indent=4):
         todo.append("\n" + " " * indent * level + closing)
         for i in range(len(entries) - 1, -1, -1):  # pushed last to first, so written first to last
             key, child = entries[i]
-            if child and child.__class__ in _CONTAINERS:
+            kind = child.__class__
+            if kind is str:  # a leaf is written with its key
+                todo.append(("," if i else "") + pad + key + text_of(child))
+            elif kind is int:
+                todo.append(("," if i else "") + pad + key + int.__repr__(child))
+            elif child and kind in _CONTAINERS:
                 todo.append((child, level + 1))
                 todo.append(("," if i else "") + pad + key)
-            else:  # a leaf is written with its key
-                todo.append(("," if i else "") + pad + key + (quote(child) if child.__class__ is str else dumps(child)))
+            else:
+                todo.append(("," if i else "") + pad + key + dumps(child))
     return "".join(pieces)
 
 
