@@ -257,7 +257,8 @@ def entries(pythons=None):
     for arcname in sorted(n for n in files if n.startswith("launcher/")):
         module, package = module_name(arcname)
         modules[module] = (package, arcname, "source", files[arcname])
-    found["sources.marshal"] = marshal.dumps(("BUNDLE = None\n" + boot_source(), modules))
+    # Read by every Python 3.7+, whichever built it: marshal format 4, the newest that 3.7 reads.
+    found["sources.marshal"] = marshal.dumps(("BUNDLE = None\n" + boot_source(), modules), 4)
     found.update(compile_all(files, find_pythons() if pythons is None else pythons, strict=pythons is not None))
     return sorted(found.items())
 
