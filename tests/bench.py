@@ -165,7 +165,7 @@ def per_python(budgets, pyz, python, trees, null_pyz, env, runs):
                                       ("dry ", "--print-env", "python -c pass", DRY_BUDGET)):
         for name in trees:
             ratio = t.ratio(kind + name, base)
-            budgets.line("  %s, %s" % (label, name), "%5.1f ms %5.2fx" % (t[kind + name] * 1e3, ratio), ratio,
+            budgets.line("  %s, %s" % (label, name), "%5.1f ms %6.3fx" % (t[kind + name] * 1e3, ratio), ratio,
                          budget, "x")
     return t
 
