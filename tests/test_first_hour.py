@@ -333,7 +333,8 @@ def test_the_modules_run_at_start_are_those_a_plain_start_imports(tmp_path, hps)
     result = subprocess.run([sys.executable, "-I", "-c", IMPORTED, build_pyz.ROOT, root], env=clean_env(),
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     assert result.returncode == 0, result.stderr.decode()
-    assert result.stdout.decode().split() == sorted(build_pyz.START)
+    imported = result.stdout.decode().split()
+    assert imported == sorted(build_pyz.START), "build_pyz.START must list, dependencies first: %s" % imported
 
 
 def test_build_prints_the_path_and_sha256_that_sha256sum_checks(tmp_path):
