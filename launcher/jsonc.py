@@ -261,7 +261,7 @@ _CONTAINERS = (dict, list, tuple)
 def pretty(value, indent=4):
     """json.dumps(value, indent=indent): keys in insertion order, ", "-free separators as json writes them.
     A loop over a stack of pieces to write, not recursion: how deep the value nests is the user's choice."""
-    if not (value and value.__class__ in _CONTAINERS):
+    if not (value and isinstance(value, _CONTAINERS)):
         return dumps(value)
     text_of = _json.encode_basestring_ascii if _json else quote
     pieces, todo = [], [(value, 0)]
@@ -271,7 +271,7 @@ def pretty(value, indent=4):
             pieces.append(item)
             continue
         value, level = item
-        if value.__class__ is dict:
+        if isinstance(value, dict):
             entries, opening, closing = [(text_of(k) + ": ", v) for k, v in value.items()], "{", "}"
         else:
             entries, opening, closing = [("", v) for v in value], "[", "]"
@@ -285,7 +285,7 @@ def pretty(value, indent=4):
                 todo.append(("," if i else "") + pad + key + text_of(child))
             elif kind is int:
                 todo.append(("," if i else "") + pad + key + int.__repr__(child))
-            elif child and kind in _CONTAINERS:
+            elif child and isinstance(child, _CONTAINERS):
                 todo.append((child, level + 1))
                 todo.append(("," if i else "") + pad + key)
             else:

@@ -1,6 +1,7 @@
 """Unit tests of the pure stages: JSON through _json, hyperparameter rendering, entry-point names,
 masking, the region lookup."""
 
+import collections
 import json
 import os
 import random
@@ -67,6 +68,8 @@ def test_jsonc_encodes_as_json(value):
     doc = {"k": value, "a": [value, {"q": value}]}
     assert jsonc.pretty(doc) == json.dumps(doc, indent=4)
     assert jsonc.pretty(doc, 2) == json.dumps(doc, indent=2)
+    ordered = collections.OrderedDict([("z", (value, [value])), ("a", collections.OrderedDict(k=value))])
+    assert jsonc.pretty(ordered) == json.dumps(ordered, indent=4)  # subclasses and tuples, as json writes them
 
 
 @pytest.mark.parametrize("text", TEXTS)
