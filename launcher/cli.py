@@ -126,17 +126,18 @@ def main(argv=None, environ=None):
 
         sys.stdout.write(show(plan, opts.format))
         return end_dry_run(0)
-    log_invocation(masked)
     return start(plan, masked, opts, layout, environ)
 
 
 def start(plan, masked, opts, layout, environ):
-    """Act on the plan: installs, the intermediate-output uploads, then exec, supervise or this node's part of a
-    distributed job; the exit status (exec returns only by failing)."""
-    from .run import launch
-
-    env = plan.full_env(environ)
+    """Act on the plan: the start record, installs, the intermediate-output uploads, then exec, supervise or this
+    node's part of a distributed job; the exit status (exec returns only by failing). A stop by signal anywhere
+    in it is a LauncherError like the others (Stopped)."""
     try:
+        from .run import launch
+
+        log_invocation(masked)
+        env = plan.full_env(environ)
         launch.prepare(plan, env, masked.install)
         sync = None
         if plan.intermediate is not None:  # the uploads need a parent that outlives the program: supervised

@@ -282,6 +282,35 @@ def test_sigterm_while_probing_stops_the_start(pyz, tmp_path, mode, pid_one):
             time.sleep(0.05)
 
 
+@pytest.mark.parametrize("mode", [[], ["--supervise"]], ids=["exec", "supervise"])
+def test_sigterm_while_the_start_record_is_written_stops_the_start(pyz, tmp_path, mode):
+    """A stop between the plan and exec (here the start record, held up by a full stderr pipe) ends the start
+    as a stop while probing does: 143, one error line, the failure file, no traceback."""
+    hps = dict(PROGRAM, **{"hp%d" % i: '"%s"' % ("v" * 40) for i in range(2000)})  # a record of about 400 KB
+    root = make_tree(tmp_path / "ml", hps, {}, RC, TRAIN)
+    proc = subprocess.Popen([sys.executable, pyz, "--root", root] + mode, env=clean_env(), stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE)
+    try:
+        deadline = time.monotonic() + 30
+        while True:  # until it waits for the pipe (the kernel calls the wait pipe_write or anon_pipe_write)
+            with open("/proc/%d/wchan" % proc.pid) as f:
+                if "pipe_write" in f.read():
+                    break
+            assert proc.poll() is None and time.monotonic() < deadline, "the launcher never waited on stderr"
+            time.sleep(0.02)
+        proc.send_signal(signal.SIGTERM)
+        out, stderr = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 143, stderr.decode()[-3000:]
+    assert "Traceback" not in stderr.decode() and out == b""
+    assert len(error_lines(stderr.decode())) == 1
+    with open(os.path.join(root, "output", "failure")) as f:
+        assert f.read() == "stopped by SIGTERM (signal 15) before the program started"
+
+
 def alive(pid):
     """Running, not gone or a zombie waiting for whoever inherited it."""
     try:
