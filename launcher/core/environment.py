@@ -136,7 +136,6 @@ def render(job, decoded, resources, layout, args_renderer=hp.to_args):
     if t["topology"]:
         items.append(("topology", t["topology"]))
     items.extend(("channel_%s" % name, path) for name, path in channels.items())
-    items.extend(("hp_%s" % key, value) for key, value in user_hps.items())
 
     env = {}
     job_name = internal.get("sagemaker_job_name", "")
@@ -144,10 +143,13 @@ def render(job, decoded, resources, layout, args_renderer=hp.to_args):
     env["SAGEMAKER_JOB_NAME"] = hp.env_value(job_name)
     env["SAGEMAKER_REGION"] = hp.env_value(region or "")
     env["CURRENT_HOST"] = current_host
-    # Later duplicates (SM_HP_LR from "lr" and "LR") replace the value but keep the first position,
-    # exactly as the toolkit's dict comprehension does.
     for key, value in items:
         env["SM_%s" % key.upper()] = hp.env_value(value)
+    # The hp_ items come last. Later duplicates (SM_HP_LR from "lr" and "LR") replace the value but keep the
+    # first position, exactly as the toolkit's dict comprehension does.
+    for key, value in user_hps.items():
+        kind = value.__class__  # strings and integers, most values, without a call (env_value writes them alike)
+        env["SM_HP_" + key.upper()] = value if kind is str else str(value) if kind is int else hp.env_value(value)
     env["PYTHONPATH"] = layout.code + (":" + job.pythonpath if job.pythonpath else "")
     return Rendered(env, training_env, user_args, entry_point)
 

@@ -6,7 +6,7 @@ from ..errors import JobError, UsageError
 
 # params.SAGEMAKER_HYPERPARAMETERS of the toolkit: removed from the user's hyperparameters and not
 # reported as framework parameters.
-KNOWN_INTERNAL = (
+KNOWN_INTERNAL = frozenset((
     "sagemaker_program",
     "sagemaker_submit_directory",
     "sagemaker_enable_cloudwatch_metrics",
@@ -16,7 +16,7 @@ KNOWN_INTERNAL = (
     "default_user_module_name",
     "_tuning_objective_metric",
     "sagemaker_s3_output",
-)
+))
 
 
 def decode(raw):
@@ -39,7 +39,7 @@ def split(decoded):
     """(user hyperparameters, internal ones): internal means a known name or a ``sagemaker_`` prefix."""
     user, internal = {}, {}
     for key, value in decoded.items():
-        if key in KNOWN_INTERNAL or key.startswith("sagemaker_"):
+        if key.startswith("sagemaker_") or key in KNOWN_INTERNAL:
             internal[key] = value
         else:
             user[key] = value
@@ -50,12 +50,14 @@ def to_args(hyperparameters):
     """The toolkit's argv: code-point sorted keys, ``-k``/``--key``, every key followed by its value."""
     args = []
     for key in sorted(hyperparameters):
-        args.append(("--%s" % key if len(key) > 1 else "-%s" % key) if key else "")
-        args.append(_arg_value(hyperparameters[key]))
+        value = hyperparameters[key]
+        args.append(("--" + key if len(key) > 1 else "-" + key) if key else "")
+        args.append(str(value) if value is not None and not isinstance(value, dict) else _arg_value(value))
     return args
 
 
 def _arg_value(value):
+    """A dict or None as an argument (to_args writes the rest with str())."""
     if isinstance(value, dict):
         return ",".join("%s=%s" % (k, v) for k, v in sorted(value.items()))
     return "" if value is None else str(value)

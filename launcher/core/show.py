@@ -2,9 +2,6 @@
 
 from .. import jsonc
 
-_SHELL_FIRST = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ_")
-_SHELL_REST = _SHELL_FIRST | frozenset("0123456789")
-
 
 def show(plan, fmt):
     if fmt == "json":
@@ -17,7 +14,7 @@ def show(plan, fmt):
         return jsonc.pretty(shown, 2) + "\n"
     lines = []
     for name, value in plan.env.items():
-        if name[:1] in _SHELL_FIRST and set(name) <= _SHELL_REST:
+        if name.isascii() and name.isidentifier():  # [A-Za-z_][A-Za-z0-9_]*, the names sh can hold
             lines.append("export %s=%s" % (name, _quote(value)))
         else:  # still shown, as a comment a shell skips: sh cannot hold this name
             lines.append("# not a shell name: %s=%s" % (name, jsonc.quote(value)))
