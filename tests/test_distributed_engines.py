@@ -72,7 +72,10 @@ def node(tmp_path, host, hyperparameters, code, hosts):
 
 
 def start(pyz, root, **env):
-    env = clean_env(PATH=BIN + os.pathsep + os.environ.get("PATH", os.defpath), OMP_NUM_THREADS="1", **env)
+    tmp = root + ".tmp"  # torchrun's torchelastic_* folders go here, inside the test's tmp_path, not in /tmp
+    os.makedirs(tmp, exist_ok=True)
+    env = clean_env(PATH=BIN + os.pathsep + os.environ.get("PATH", os.defpath), OMP_NUM_THREADS="1", TMPDIR=tmp,
+                    **env)
     return subprocess.Popen([sys.executable, pyz, "--root", root], env=env, stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT)
 
