@@ -145,7 +145,8 @@ class _Object(http.server.BaseHTTPRequestHandler):
                 left -= len(chunk)
 
 
-# VmHWM, not ru_maxrss: Linux carries the parent's peak across fork and exec into ru_maxrss.
+# VmHWM, not ru_maxrss: Linux carries the parent's peak across fork and exec into ru_maxrss. The download code
+# comes from launcher/ (argv[1], the repository): the pyz serves its modules only to its own start.
 DRIVER = """import sys, time
 sys.path.insert(0, sys.argv[1])
 from launcher.aws import s3
@@ -163,7 +164,7 @@ print(took, int(peak) / 1024.0)
 """
 
 
-def throughput_figures(pyz):
+def throughput_figures():
     import boto3
     from botocore.config import Config
 
@@ -182,8 +183,8 @@ def throughput_figures(pyz):
         ours, theirs, rss = [], [], []
         for i in range(3):
             dest = os.path.join(top, "ours-%d" % i)
-            out = subprocess.run([sys.executable, "-I", "-S", "-c", DRIVER, pyz, endpoint, dest], check=True,
-                                 stdout=subprocess.PIPE).stdout.split()
+            out = subprocess.run([sys.executable, "-I", "-S", "-c", DRIVER, os.path.dirname(HERE), endpoint, dest],
+                                 check=True, stdout=subprocess.PIPE).stdout.split()
             ours.append(BIG / float(out[0]) / 2 ** 20)
             rss.append(float(out[1]))
             os.unlink(dest)
@@ -209,7 +210,7 @@ def main():
           "%.2fx   (budget %.1fx)" % (times["sm-train"] * 1e3, times["toolkit"] * 1e3, ratio, BUDGETS["first line"]))
     if ratio > BUDGETS["first line"]:
         over.append("first line")
-    ours, theirs, rss = throughput_figures(pyz)
+    ours, theirs, rss = throughput_figures()
     print("  256 MB object: sm-train %.0f MiB/s, boto3 download_file %.0f MiB/s, %.2fx   (budget at least %.1fx)"
           % (ours, theirs, ours / theirs, BUDGETS["throughput"]))
     print("  sm-train's peak RSS while downloading: %.1f MiB   (budget %.0f MB)" % (rss, BUDGETS["rss"]))

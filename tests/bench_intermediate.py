@@ -9,6 +9,7 @@ Usage: .venv/bin/python tests/bench_intermediate.py dist/sm-train.pyz  (moto and
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -85,13 +86,16 @@ def main():
 
     pyz = os.path.abspath(sys.argv[1] if len(sys.argv) > 1 else "dist/sm-train.pyz")
     moto = moto_server.start()
-    base = tempfile.mkdtemp(prefix="bench-intermediate-")
     env = dict({k: v for k, v in os.environ.items() if k in ("PATH", "HOME", "LANG")},
                **moto.environ(TRAINING_JOB_NAME="bench"))
-    watched = run(pyz, *job(base, {"sagemaker_s3_output": json.dumps("s3://sm-bucket/bench/inotify")}), env=env)
-    polled = run(pyz, *job(base, {"sagemaker_s3_output": json.dumps("s3://sm-bucket/bench/poll")}),
-                 env=dict(env, SM_TRAIN_INTERMEDIATE_POLL="1"))
-    plain = run(pyz, *job(base, {}), env=env, args=["--supervise"])
+    base = tempfile.mkdtemp(prefix="bench-intermediate-")
+    try:
+        watched = run(pyz, *job(base, {"sagemaker_s3_output": json.dumps("s3://sm-bucket/bench/inotify")}), env=env)
+        polled = run(pyz, *job(base, {"sagemaker_s3_output": json.dumps("s3://sm-bucket/bench/poll")}),
+                     env=dict(env, SM_TRAIN_INTERMEDIATE_POLL="1"))
+        plain = run(pyz, *job(base, {}), env=env, args=["--supervise"])
+    finally:
+        shutil.rmtree(base)  # make bench leaves nothing behind
     listing = moto.client().get_paginator("list_objects_v2").paginate(Bucket=moto.bucket, Prefix="bench/")
     count = len(listing.build_full_result().get("Contents", []))
     w, p = watched, polled
