@@ -21,7 +21,7 @@ def run(plan, env, layout, grace, shown_argv, finish=None):
     ``finish`` as supervise.run takes it)."""
     cluster = plan.cluster
     settings = cluster.settings
-    if which(plan.argv[0], env.get("PATH", os.defpath)) is None and "/" not in plan.argv[0]:
+    if "/" not in plan.argv[0] and which(plan.argv[0], env.get("PATH", os.defpath)) is None:
         raise NotFound("%s not found on PATH: the %s job needs it in the image" % (plan.argv[0], cluster.engine))
     stop = Stop()
     with stop:  # before the name wait: as PID 1 without a handler, SIGTERM would be ignored for up to 15 minutes

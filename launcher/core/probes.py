@@ -25,13 +25,15 @@ def probe(instance_type, path, timeout):
 
 
 def which(name, path, executable=True):
-    """The first executable file called ``name`` on ``path``, as ``which`` finds it (with ``executable``
-    False: the first file of that name, executable or not); None when there is none. The one PATH lookup."""
+    """The first executable file called ``name`` (a file name, without "/") on ``path``, as ``which`` finds it
+    (with ``executable`` False: the first file of that name, executable or not); None when there is none. The
+    one PATH lookup."""
     for folder in (path or "").split(os.pathsep):
-        candidate = os.path.join(folder or ".", name)
-        # access() first: it answers "no such file" without raising, the common case on every PATH folder
+        # The file os.path.join names, without its cost on every folder: a quarter of a start's PATH searches.
+        # access() first: it answers "no such file" without raising, the common case on every PATH folder.
+        candidate = (folder or ".") + "/" + name
         if (os.access(candidate, os.X_OK) or not executable) and os.path.isfile(candidate):
-            return candidate
+            return os.path.join(folder or ".", name)
     return None
 
 
