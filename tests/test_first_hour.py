@@ -344,6 +344,18 @@ def test_a_real_start_imports_no_slow_module(pyz, tmp_path, hps):
     assert "zlib" not in imported
 
 
+def test_a_dry_run_inflates_nothing_either(pyz, tmp_path):
+    """--print-env imports build_pyz.DRY besides START, from code objects stored as they are: no zlib."""
+    root = make_tree(tmp_path / "ml", JSON_VALUES, {"training": {}}, RC, TRAIN)
+    result = subprocess.run([sys.executable, "-I", "-S", "-X", "importtime", pyz, "--root", root, "--print-env"],
+                            env=clean_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert result.returncode == 0 and b"export SM_HPS=" in result.stdout, result.stderr.decode()
+    imported = {line.rsplit("|", 1)[1].strip() for line in result.stderr.decode().splitlines()
+                if line.startswith("import time:") and "|" in line}
+    assert {name for name in imported if name.split(".")[0] == "launcher"} == set(build_pyz.DRY), sorted(imported)
+    assert "zlib" not in imported and not SLOW_MODULES & imported, sorted(imported)
+
+
 # A plain start from the sources, its exec replaced by a report of the launcher's modules it imported.
 IMPORTED = """
 import os, sys
