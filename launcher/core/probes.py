@@ -29,8 +29,8 @@ def which(name, path, executable=True):
     (with ``executable`` False: the first file of that name, executable or not); None when there is none. The
     one PATH lookup."""
     for folder in (path or "").split(os.pathsep):
-        # The file os.path.join names, without its cost on every folder: a quarter of a start's PATH searches.
-        # access() first: it answers "no such file" without raising, the common case on every PATH folder.
+        # Concatenated: the file os.path.join names, for a name without "/", without its cost on every folder
+        # (a quarter of the search). access() first: it answers "no such file" without raising, the common case.
         candidate = (folder or ".") + "/" + name
         if (os.access(candidate, os.X_OK) or not executable) and os.path.isfile(candidate):
             return os.path.join(folder or ".", name)
