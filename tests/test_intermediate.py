@@ -347,6 +347,34 @@ def test_a_file_rewritten_in_place_is_never_torn(pyz, server, tmp_path):
         proxy.stop()
 
 
+# big.bin's copy keeps the watcher busy while ckpt.bin's version 1 is closed and version 2 begins over it, so
+# the watcher reaches version 1's close only once version 2 is half written (and held so for 2 s).
+PAUSED_REWRITE = ("import os, sys, time\nd = sys.argv[1]\n"
+                  "with open(os.path.join(d, 'big.bin'), 'wb') as f:\n    f.write(b'\\0' * (64 << 20))\n"
+                  "path = os.path.join(d, 'ckpt.bin')\n"
+                  "with open(path, 'wb') as f:\n    f.write(b'\\1' * (4 << 20))\n"
+                  "with open(path, 'r+b') as f:\n    f.write(b'\\2' * (1 << 20))\n    f.flush()\n    time.sleep(2)\n"
+                  "    f.write(b'\\2' * (3 << 20))\n")
+
+
+def test_a_file_reopened_for_writing_right_after_its_close_is_not_uploaded_half_rewritten(pyz, server, tmp_path):
+    """Version 1 closed, then version 2 started over it at once and held open half written for 2 s: a copy
+    taken in that pause (after version 1's close, with no write during the copy) is half of each. The write
+    after the close discards it; version 2's close brings the whole file."""
+    proxy = RecordingProxy(server.endpoint)
+    try:
+        root = job(tmp_path, "s3://sm-bucket/paused")
+        env = clean_env(**server.environ(TRAINING_JOB_NAME="job-p", S3_ENDPOINT_URL=proxy.endpoint))
+        result = run_pyz(pyz, "--root", root, "--", sys.executable, "-c", PAUSED_REWRITE, intermediate(root),
+                         env=env, timeout=300)
+        assert result.returncode == 0, result.stderr.decode()[-3000:]
+        assert proxy.whole and all(proxy.whole), proxy.whole
+        key = "paused/job-p/output/intermediate/ckpt.bin"
+        assert objects(server, key) == {key: hashlib.sha256(b"\2" * (4 << 20)).hexdigest()}
+    finally:
+        proxy.stop()
+
+
 def test_no_credentials_is_one_error_before_the_program(pyz, tmp_path):
     root = job(tmp_path, "s3://sm-bucket/nocreds")
     marker = tmp_path / "ran"

@@ -31,12 +31,31 @@ def test_inotify_closes_renames_and_new_directories(tmp_path):
     write(str(tmp_path / "outside.bin"))
     os.rename(str(tmp_path / "outside.bin"), os.path.join(root, "moved-in.bin"))
     os.mkdir(os.path.join(root, "new"))
-    assert drain(source) == [("file", "closed.txt"), ("file", "moved-in.bin"), ("dir", "new")]
+    assert drain(source) == [("modified", "closed.txt"), ("file", "closed.txt"), ("file", "moved-in.bin"),
+                             ("dir", "new")]
     assert source.watch("new")  # as the caller does on ("dir", ...)
     write(os.path.join(root, "new", "deep.txt"))
     os.makedirs(str(tmp_path / "tree" / "inner"))
     os.rename(str(tmp_path / "tree"), os.path.join(root, "new", "tree"))
-    assert drain(source) == [("file", os.path.join("new", "deep.txt")), ("dir", os.path.join("new", "tree"))]
+    deep = os.path.join("new", "deep.txt")
+    assert drain(source) == [("modified", deep), ("file", deep), ("dir", os.path.join("new", "tree"))]
+
+
+def test_inotify_tells_a_file_written_after_the_events_given(tmp_path):
+    """written(): a write since the last wait() (a program rewriting the file after its close); the events it
+    read come with the next wait(), in order."""
+    root = str(tmp_path)
+    source = inotify.Inotify(root, ".tmp")
+    write(os.path.join(root, "ckpt"))
+    assert drain(source) == [("modified", "ckpt"), ("file", "ckpt")]
+    assert not source.written("ckpt")
+    with open(os.path.join(root, "ckpt"), "r+b") as f:
+        f.write(b"y")
+        f.flush()
+        assert source.written("ckpt") and not source.written("other")
+    assert source.wait(0) == [("modified", "ckpt"), ("file", "ckpt")]
+    assert not source.written("ckpt")
+    assert not inotify.Poll(root, ".tmp", 3600).written("ckpt")  # polling has no such sign
 
 
 @pytest.mark.parametrize("kind", ["inotify", "poll"])

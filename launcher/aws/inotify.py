@@ -1,17 +1,19 @@
 """What changed under a directory tree: Linux inotify through ctypes (no package), else polling.
 
-Both sources answer ``wait(timeout)`` with a list of ("file" | "dir" | "rescan", relative path) and keep
-their own watch list current, so a directory created or moved into the tree is watched from then on:
+Both sources answer ``wait(timeout)`` with a list of ("file" | "modified" | "dir" | "rescan", relative path)
+and keep their own watch list current, so a directory created or moved into the tree is watched from then on:
 - inotify: a file closed after writing (IN_CLOSE_WRITE, as the toolkit) or moved in (IN_MOVED_TO, which the
-  toolkit does not watch), a directory created or moved in; a queue overflow asks for a rescan.
+  toolkit does not watch), a file written to (IN_MODIFY: after its close, the program is writing it again), a
+  directory created or moved in; a queue overflow asks for a rescan.
 - polling: every file whose size, mtime or inode stayed the same over one interval after it changed (taken
-  as closed); the caller's final rescan covers the files still changing when the program ended."""
+  as closed); the caller's final rescan covers the files still changing when the program ended.
+``written(rel)`` tells whether a file was written to after the events wait() gave last (never, for polling)."""
 
 import ctypes
 import os
 import struct
 
-CLOSE_WRITE, MOVED_TO, CREATE, Q_OVERFLOW, IGNORED, ISDIR = 0x8, 0x80, 0x100, 0x4000, 0x8000, 0x40000000
+MODIFY, CLOSE_WRITE, MOVED_TO, CREATE, Q_OVERFLOW, IGNORED, ISDIR = 0x2, 0x8, 0x80, 0x100, 0x4000, 0x8000, 0x40000000
 NONBLOCK, CLOEXEC = 0o4000, 0o2000000
 _EVENT = struct.Struct("iIII")
 
@@ -41,6 +43,7 @@ class Inotify(object):
         if self.fd < 0:
             raise OSError(ctypes.get_errno(), "inotify_init1: " + os.strerror(ctypes.get_errno()))
         self.root, self.skip, self.dirs, self._buffer = root, skip, {}, b""
+        self._pending, self._modified = [], set()  # the events written() read, for the next wait(); files written
         if not self.watch(""):
             number = ctypes.get_errno()
             os.close(self.fd)
@@ -49,7 +52,7 @@ class Inotify(object):
 
     def watch(self, rel):
         """Watch the directory ``rel``; False when it is gone or cannot be watched."""
-        wd = self._add(self.fd, os.fsencode(os.path.join(self.root, rel)), CLOSE_WRITE | MOVED_TO | CREATE)
+        wd = self._add(self.fd, os.fsencode(os.path.join(self.root, rel)), MODIFY | CLOSE_WRITE | MOVED_TO | CREATE)
         if wd < 0:
             return False
         self.dirs[wd] = rel
@@ -58,8 +61,20 @@ class Inotify(object):
     def wait(self, timeout):
         import select
 
-        if timeout and not select.select([self.fd, self._wake_r], [], [], timeout)[0]:
+        if timeout and not self._pending and not select.select([self.fd, self._wake_r], [], [], timeout)[0]:
             return []
+        changes, self._pending, self._modified = self._pending + self._read(), [], set()
+        return changes
+
+    def written(self, rel):
+        """Whether ``rel`` was written to after the events wait() gave last: a copy of it taken since may hold
+        parts of two versions. The events read here come with the next wait()."""
+        read = self._read()
+        self._pending += read
+        self._modified.update(name for kind, name in read if kind == "modified")
+        return rel in self._modified
+
+    def _read(self):
         changes = []
         while True:
             try:
@@ -89,6 +104,8 @@ class Inotify(object):
             return []
         if mask & ISDIR:
             return [("dir", rel)] if mask & (CREATE | MOVED_TO) else []
+        if mask & MODIFY:
+            return [("modified", rel)]
         return [("file", rel)] if mask & (CLOSE_WRITE | MOVED_TO) else []
 
     def wake(self):
@@ -109,6 +126,9 @@ class Poll(object):
 
     def watch(self, rel):
         return True
+
+    def written(self, rel):
+        return False  # a file is taken once it stayed the same for an interval: no sooner sign of a writer
 
     def wait(self, timeout):
         self._woken.wait(min(timeout, self.interval))

@@ -114,15 +114,17 @@ class Sync(object):
             while True:
                 with self.lock:
                     stopping = self.stopping
-                for kind, rel in self.source.wait(0 if stopping else 1.0):
-                    if kind == "file":
+                events = self.source.wait(0 if stopping else 1.0)
+                written = {rel: i for i, (kind, rel) in enumerate(events) if kind == "modified"}
+                for i, (kind, rel) in enumerate(events):
+                    if kind == "file" and written.get(rel, -1) < i:  # else written again since: its close comes
                         self._snapshot(rel)
                     elif kind == "dir":
                         self._walk(rel)
-                    else:
+                    elif kind == "rescan":
                         self._rescan()
                 if stopping:  # every close before the end is in the events just read; the rescan catches the rest
-                    self._rescan()
+                    self._rescan(final=True)
                     break
         except Exception as e:  # never silently: the end names what did not arrive
             log.error("Intermediate output: the watcher stopped: %s: %s" % (type(e).__name__, e))
@@ -143,12 +145,15 @@ class Sync(object):
             for name in sorted(files):
                 self._snapshot(os.path.join(sub, name))
 
-    def _rescan(self):
+    def _rescan(self, final=False):
         for rel, signature in sorted(inotify.scan(self.root, TMP).items()):
             if self.taken.get(rel) != signature:
-                self._snapshot(rel)
+                self._snapshot(rel, final)
 
-    def _snapshot(self, rel):
+    def _snapshot(self, rel, final=False):
+        """Copy the file as it is now into TMP for the upload, unless this version is taken already or it changed
+        while copied. While the program runs (not ``final``), also unless it was written to after its close:
+        the copy may then hold parts of two versions, and its next close brings the file back."""
         source = os.path.join(self.root, rel)
         try:
             before = os.lstat(source)
@@ -165,8 +170,8 @@ class Sync(object):
             with self.lock:
                 self.failed[rel] = "cannot copy it: %s" % (e.strerror or e)
             return
-        if inotify.signature(after) != inotify.signature(before):
-            _remove(copy)  # written to while we copied: its next close brings it back
+        if inotify.signature(after) != inotify.signature(before) or not final and self.source.written(rel):
+            _remove(copy)  # written to while we copied, or since its close: its next close brings it back
             return
         with self.lock:
             older = self.snapshots.get(rel)
