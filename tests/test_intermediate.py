@@ -348,7 +348,7 @@ def test_a_file_rewritten_in_place_is_never_torn(pyz, server, tmp_path):
 
 
 # big.bin's copy keeps the watcher busy while ckpt.bin's version 1 is closed and version 2 begins over it, so
-# the watcher reaches version 1's close only once version 2 is half written (and held so for 2 s).
+# the watcher reaches version 1's close only once version 2 is a quarter written (and held so for 2 s).
 PAUSED_REWRITE = ("import os, sys, time\nd = sys.argv[1]\n"
                   "with open(os.path.join(d, 'big.bin'), 'wb') as f:\n    f.write(b'\\0' * (64 << 20))\n"
                   "path = os.path.join(d, 'ckpt.bin')\n"
@@ -357,10 +357,10 @@ PAUSED_REWRITE = ("import os, sys, time\nd = sys.argv[1]\n"
                   "    f.write(b'\\2' * (3 << 20))\n")
 
 
-def test_a_file_reopened_for_writing_right_after_its_close_is_not_uploaded_half_rewritten(pyz, server, tmp_path):
-    """Version 1 closed, then version 2 started over it at once and held open half written for 2 s: a copy
-    taken in that pause (after version 1's close, with no write during the copy) is half of each. The write
-    after the close discards it; version 2's close brings the whole file."""
+def test_a_file_reopened_for_writing_right_after_its_close_is_not_uploaded_partly_rewritten(pyz, server, tmp_path):
+    """Version 1 closed, then version 2 started over it at once and held a quarter written for 2 s: a copy
+    taken in that pause (after version 1's close, with no write during the copy) holds parts of both. The
+    write after the close discards it; version 2's close brings the whole file."""
     proxy = RecordingProxy(server.endpoint)
     try:
         root = job(tmp_path, "s3://sm-bucket/paused")
