@@ -58,9 +58,9 @@ def to_args(hyperparameters):
 
 def _arg_value(value):
     """A dict or None as an argument (to_args writes the rest with str())."""
-    if isinstance(value, dict):
-        return ",".join("%s=%s" % (k, v) for k, v in sorted(value.items()))
-    return "" if value is None else str(value)
+    if value is None:
+        return ""
+    return ",".join("%s=%s" % (k, v) for k, v in sorted(value.items()))
 
 
 def to_json_args(hyperparameters):
