@@ -12,6 +12,10 @@ except ImportError:  # pragma: no cover - CPython always has it
     _json = None
 
 _SPACE = " \t\n\r"
+_CLOSE = {"[": "]", "{": "}"}
+_LITERALS = ("true", "false", "null", "NaN", "Infinity", "-Infinity")
+_CONTAINERS = (dict, list, tuple)
+_ENCODERS = {}  # (sort_keys, ensure_ascii) -> the C encoder
 
 # The deepest nesting of lists and objects that loads accepts. Every value sm-train encodes or prints is
 # built from loaded documents, at most two levels further in (SM_TRAINING_ENV > hyperparameters > value),
@@ -34,9 +38,6 @@ class _Decoding(object):
 
 def _unserializable(value):
     raise TypeError("Object of type %s is not JSON serializable" % type(value).__name__)
-
-
-_ENCODERS = {}
 
 
 def _encoder(sort_keys, ensure_ascii):
@@ -125,10 +126,6 @@ def parse(text):
     if text.count("[") + text.count("{") > MAX_DEPTH and _deeper_than(value, MAX_DEPTH):
         raise _too_deep()  # as loads
     return value
-
-
-_CLOSE = {"[": "]", "{": "}"}
-_LITERALS = ("true", "false", "null", "NaN", "Infinity", "-Infinity")
 
 
 def _valid(text, i):
@@ -253,9 +250,6 @@ def dumps(value, sort_keys=True, ensure_ascii=True):
 def quote(text):
     """json.dumps(text) for a string."""
     return _json.encode_basestring_ascii(text) if _json else _json_package().dumps(text)
-
-
-_CONTAINERS = (dict, list, tuple)
 
 
 def pretty(value, indent=4):

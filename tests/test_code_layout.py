@@ -1,4 +1,4 @@
-"""The package's shape as the README's "Architecture" describes it: imports go one way, from the frame down to
+"""The package's shape as ARCHITECTURE.md describes it: imports go one way, from the frame down to
 the shared pieces, and no two modules import each other, even through functions' lazy imports."""
 
 import ast
@@ -13,9 +13,12 @@ BELOW = {
     "shared": (),
     "core": ("shared",),
     "aws": ("core", "shared"),
+    "fetch": ("aws", "core", "shared"),
+    "intermediate": ("aws", "core", "shared"),
     "run": ("core", "shared"),
     "cluster": ("run", "core", "shared"),
     "local": ("run", "core", "shared"),
+    "start": ("cluster", "intermediate", "fetch", "aws", "run", "core", "shared"),
 }
 SHARED = {"launcher", "launcher.errors", "launcher.log", "launcher.jsonc", "launcher.masking", "launcher.options",
           "launcher.too_old"}
@@ -65,7 +68,7 @@ def imports(module):
 
 def test_every_module_is_in_a_room():
     assert {room(m) for m in MODULES} <= set(BELOW) | {"frame"}
-    assert {"core", "run", "cluster", "local", "shared", "frame"} <= {room(m) for m in MODULES}
+    assert set(BELOW) | {"frame"} == {room(m) for m in MODULES}
 
 
 @pytest.mark.parametrize("module", sorted(MODULES))
@@ -99,11 +102,20 @@ def test_no_import_cycle():
 
 
 def test_the_checker_sees_lazy_and_relative_imports():
-    assert "launcher.cluster.engines" in imports("launcher.cli")  # a lazy import inside a function
+    assert "launcher.cluster.engines" in imports("launcher.start")  # a lazy import inside a function
     assert "launcher.core.probes" in imports("launcher.cluster.node")
     assert "launcher.local.tree" in imports("launcher.local.main")  # `from . import tree as local_tree`
 
 
-def test_no_module_is_over_about_300_lines():
+def test_no_module_is_over_300_lines():
     long = {m: len(p.read_text(encoding="utf-8").splitlines()) for m, p in MODULES.items()}
-    assert max(long.values()) <= 320, sorted(long.items(), key=lambda kv: -kv[1])[:3]
+    assert max(long.values()) <= 300, sorted(long.items(), key=lambda kv: -kv[1])[:3]
+
+
+def test_no_function_is_over_60_lines():
+    long = {}
+    for module, path in MODULES.items():
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                long["%s.%s" % (module, node.name)] = node.end_lineno - node.lineno + 1
+    assert max(long.values()) <= 60, sorted(long.items(), key=lambda kv: -kv[1])[:3]

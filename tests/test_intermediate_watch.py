@@ -1,4 +1,4 @@
-"""The change sources of launcher/aws/inotify.py on real directories: which events count, new directories
+"""The change sources of launcher/intermediate/watcher.py on real directories: which events count, new directories
 watched, the snapshot directory skipped; polling reports a file once it has stopped changing."""
 
 import os
@@ -6,7 +6,7 @@ import threading
 
 import pytest
 
-from launcher.aws import inotify
+from launcher.intermediate import watcher
 
 
 def write(path, data=b"x"):
@@ -24,7 +24,7 @@ def drain(source, rounds=3):
 def test_inotify_closes_renames_and_new_directories(tmp_path):
     root = str(tmp_path / "intermediate")
     os.makedirs(os.path.join(root, ".tmp.sync"))
-    source = inotify.Inotify(root, ".tmp.sync")
+    source = watcher.Inotify(root, ".tmp.sync")
     write(os.path.join(root, "closed.txt"))
     write(os.path.join(root, ".tmp.sync", "copy.txt"))  # the snapshots' own directory: never reported
     os.symlink("closed.txt", os.path.join(root, "link"))  # created, never closed after writing
@@ -45,7 +45,7 @@ def test_inotify_tells_a_file_written_after_the_events_given(tmp_path):
     """written(): a write since the last wait() (a program rewriting the file after its close); the events it
     read come with the next wait(), in order."""
     root = str(tmp_path)
-    source = inotify.Inotify(root, ".tmp")
+    source = watcher.Inotify(root, ".tmp")
     write(os.path.join(root, "ckpt"))
     assert drain(source) == [("modified", "ckpt"), ("file", "ckpt")]
     assert not source.written("ckpt")
@@ -55,12 +55,12 @@ def test_inotify_tells_a_file_written_after_the_events_given(tmp_path):
         assert source.written("ckpt") and not source.written("other")
     assert source.wait(0) == [("modified", "ckpt"), ("file", "ckpt")]
     assert not source.written("ckpt")
-    assert not inotify.Poll(root, ".tmp", 3600).written("ckpt")  # polling has no such sign
+    assert not watcher.Poll(root, ".tmp", 3600).written("ckpt")  # polling has no such sign
 
 
 @pytest.mark.parametrize("kind", ["inotify", "poll"])
 def test_wake_ends_a_wait(tmp_path, kind):
-    source = inotify.Inotify(str(tmp_path), ".tmp") if kind == "inotify" else inotify.Poll(str(tmp_path), ".tmp", 3600)
+    source = watcher.Inotify(str(tmp_path), ".tmp") if kind == "inotify" else watcher.Poll(str(tmp_path), ".tmp", 3600)
     answers = []
     waiter = threading.Thread(target=lambda: answers.append(source.wait(3600)), daemon=True)
     waiter.start()
@@ -71,13 +71,13 @@ def test_wake_ends_a_wait(tmp_path, kind):
 
 def test_inotify_on_a_missing_root_is_an_oserror_so_the_caller_polls(tmp_path):
     with pytest.raises(OSError):
-        inotify.Inotify(str(tmp_path / "missing"), ".tmp")
-    assert inotify.open_source(str(tmp_path / "missing"), ".tmp").mode == "polling"
+        watcher.Inotify(str(tmp_path / "missing"), ".tmp")
+    assert watcher.open_source(str(tmp_path / "missing"), ".tmp").mode == "polling"
 
 
 def test_polling_reports_a_file_once_it_stopped_changing(tmp_path):
     root = str(tmp_path)
-    source = inotify.Poll(root, ".tmp", 0.05)
+    source = watcher.Poll(root, ".tmp", 0.05)
     os.mkdir(os.path.join(root, ".tmp"))
     write(os.path.join(root, ".tmp", "copy"))
     write(os.path.join(root, "a"), b"1")

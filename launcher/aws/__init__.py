@@ -1,2 +1,2 @@
-"""The standard-library AWS client and the code fetch: credentials, SigV4, S3, CodeArtifact, and
-sagemaker_submit_directory into the code dir. Imported only by a job that needs it."""
+"""The standard-library AWS client: http, SigV4, endpoints and regions, the credential chain, S3 (get, list,
+put, multipart) and the CodeArtifact call. Imported only by a job that needs it."""

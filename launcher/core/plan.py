@@ -40,7 +40,7 @@ def build(job, decoded, resources, layout, environ, command=None, args_renderer=
         prog = program.explicit_program(command, layout.code, environ.get("PATH", os.defpath), python)
     else:
         source = rendered.training_env["module_dir"]
-        if "sagemaker_submit_directory" in decoded and fetched is None and _empty_dir(layout.code):
+        if "sagemaker_submit_directory" in decoded and fetched is None and code_awaited(layout.code):
             fetch = source  # the toolkit's download_and_extract, a no-op but for the code dir when source is it
         prog = program.entry_program(rendered.entry_point, layout.code, rendered.user_args, python, source,
                                      arriving=fetch is not None,
@@ -102,8 +102,9 @@ def intermediate_output(decoded, layout, environ):
     return Intermediate(location, layout.output_intermediate, url.netloc, prefix)
 
 
-def _empty_dir(path):
-    """The toolkit fetches sagemaker_submit_directory only into a code dir that is missing or empty."""
+def code_awaited(path):
+    """Whether the code dir waits for sagemaker_submit_directory: the toolkit fetches only into one that is missing
+    or empty."""
     try:
         return not os.listdir(path)
     except FileNotFoundError:

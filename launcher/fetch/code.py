@@ -58,14 +58,14 @@ def _staged(code_dir, fill):
         for name in sorted(os.listdir(tree)):
             os.rename(os.path.join(tree, name), os.path.join(code_dir, name))
     except BaseException as e:  # cut short, by an error or a signal: back to an empty code dir
-        _empty(code_dir)
+        _clear(code_dir)
         if isinstance(e, OSError):
             raise JobError("cannot put the fetched code into %s: %s" % (code_dir, e.strerror or e))
         raise
     shutil.rmtree(staging, ignore_errors=True)
 
 
-def _empty(folder):
+def _clear(folder):
     for name in os.listdir(folder):
         _remove(os.path.join(folder, name))
 
@@ -89,7 +89,7 @@ def _extract(tar_path, tree, shown, code_dir):
 def _from_s3(uri, tree, env, timeout, code_dir):
     import time
 
-    from . import credentials, endpoints, s3
+    from ..aws import credentials, endpoints, s3
 
     deadline = time.monotonic() + timeout
     bundle = os.path.join(os.path.dirname(tree), "sourcedir.tar.gz")

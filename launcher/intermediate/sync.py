@@ -1,4 +1,4 @@
-"""Intermediate output (sagemaker_s3_output), as the toolkit's intermediate_output.start_sync (reference §1.8):
+"""Intermediate output (sagemaker_s3_output), as the toolkit's intermediate_output.start_sync:
 every file closed under output/intermediate is copied to .tmp.sagemaker_s3_sync (a snapshot: a program
 rewriting the file cannot tear the upload) and uploaded to <prefix>/<relative path>, one file at a time in
 the order closed. Unlike the toolkit, a file or directory renamed into the tree is uploaded too, and the end
@@ -17,7 +17,7 @@ import time
 
 from .. import log, options
 from ..errors import JobError
-from . import inotify
+from . import watcher
 
 TMP = ".tmp.sagemaker_s3_sync"
 POLL_VARIABLE = "SM_TRAIN_INTERMEDIATE_POLL"  # seconds: poll instead of inotify (for filesystems without it)
@@ -25,7 +25,7 @@ POLL_VARIABLE = "SM_TRAIN_INTERMEDIATE_POLL"  # seconds: poll instead of inotify
 
 def start(target, environ):
     """Create the directories and start watching ``target`` (a core.plan.Intermediate); a running Sync."""
-    from . import credentials, endpoints, upload
+    from ..aws import credentials, endpoints, upload
 
     try:
         os.makedirs(os.path.join(target.directory, TMP), exist_ok=True)
@@ -37,7 +37,7 @@ def start(target, environ):
     sync.client = upload.Client(target.bucket, source, region, environ, deadline=lambda: sync.deadline)
     poll = environ.get(POLL_VARIABLE)
     interval = options.seconds(None, environ, POLL_VARIABLE, "1") if poll else None
-    sync.run(inotify.open_source(target.directory, TMP, interval))
+    sync.run(watcher.open_source(target.directory, TMP, interval))
     log.info("Intermediate output: watching %s (%s), uploading to %s with credentials from %s"
              % (target.directory, sync.source.mode, target.url(), source.source))
     return sync
@@ -74,8 +74,11 @@ class Sync(object):
     def finish(self, deadline=None, stopped=None):
         """After the program ended: the files closed until now uploaded by ``deadline`` (time.monotonic(), or
         None for no limit); ``stopped()``, polled while there is none, may give one (a SIGTERM came). None when
-        every one arrived, else one line naming those that did not."""
+        every one arrived, else one line naming those that did not. Safe twice: a later call returns None at once,
+        the first caller having reported the end (a supervised MPI role's end, then the start's)."""
         with self.lock:
+            if self.stopping:
+                return None
             self.deadline, self.stopping = deadline, True
             self.lock.notify_all()
         self.source.wake()
@@ -92,7 +95,7 @@ class Sync(object):
                     break
                 thread.join(0.2 if left is None else min(left, 0.2))
         # The deadline cut the upload running then: a moment more to abort it if it was a multipart one.
-        from .upload import ABORT_TIMEOUT
+        from ..aws.upload import ABORT_TIMEOUT
 
         self.uploader.join(ABORT_TIMEOUT + 1.0)
         with self.lock:
@@ -146,7 +149,7 @@ class Sync(object):
                 self._snapshot(os.path.join(sub, name))
 
     def _rescan(self, final=False):
-        for rel, signature in sorted(inotify.scan(self.root, TMP).items()):
+        for rel, signature in sorted(watcher.scan(self.root, TMP).items()):
             if self.taken.get(rel) != signature:
                 self._snapshot(rel, final)
 
@@ -157,7 +160,7 @@ class Sync(object):
         source = os.path.join(self.root, rel)
         try:
             before = os.lstat(source)
-            if (before.st_mode & 0o170000) != 0o100000 or self.taken.get(rel) == inotify.signature(before):
+            if (before.st_mode & 0o170000) != 0o100000 or self.taken.get(rel) == watcher.signature(before):
                 return  # not a regular file (links are not followed), or this version is taken already
             copy = os.path.join(self.tmp, os.path.dirname(rel), "%s.%s" % (_stamp(), os.path.basename(rel)))
             os.makedirs(os.path.dirname(copy), exist_ok=True)
@@ -170,18 +173,18 @@ class Sync(object):
             with self.lock:
                 self.failed[rel] = "cannot copy it: %s" % (e.strerror or e)
             return
-        if inotify.signature(after) != inotify.signature(before) or not final and self.source.written(rel):
-            _remove(copy)  # written to while we copied, or since its close: its next close brings it back
+        if watcher.signature(after) != watcher.signature(before) or not final and self.source.written(rel):
+            _unlink(copy)  # written to while we copied, or since its close: its next close brings it back
             return
         with self.lock:
             older = self.snapshots.get(rel)
             self.snapshots[rel] = copy
-            self.taken[rel] = inotify.signature(before)
+            self.taken[rel] = watcher.signature(before)
             if older is None:
                 self.queue.append(rel)
             self.lock.notify_all()
         if older is not None:
-            _remove(older)
+            _unlink(older)
 
     # The upload thread.
     def _upload(self):
@@ -204,7 +207,7 @@ class Sync(object):
                 error = str(e) if isinstance(e, JobError) else "%s: %s" % (type(e).__name__, e)
                 log.warning("Intermediate output: %s" % error)
             finally:
-                _remove(copy)
+                _unlink(copy)
             with self.lock:
                 self.uploading = None
                 if error is None:
@@ -220,7 +223,7 @@ def _stamp():
     return time.strftime("%Y-%m-%d-%H-%M-%S-", time.gmtime(moment)) + ("%.6f" % moment).split(".")[1]
 
 
-def _remove(path):
+def _unlink(path):
     try:
         os.unlink(path)
     except OSError:
