@@ -9,7 +9,7 @@ import botocore.auth
 import pytest
 from botocore.config import Config
 
-from launcher.aws import endpoints, s3
+from launcher.aws import endpoints, s3, s3error
 from launcher.errors import JobError
 
 ENV_NAMES = ("S3_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL", "AWS_S3_US_EAST_1_REGIONAL_ENDPOINT",
@@ -111,8 +111,12 @@ def test_uri_keeps_the_key_as_written():
 
 def test_error_document():
     body = b"<?xml version='1.0'?><Error><Code>NoSuchKey</Code><Message>Nope.</Message><Key>k</Key></Error>"
-    assert s3.error_document(body) == {"Code": "NoSuchKey", "Message": "Nope.", "Key": "k"}
-    assert s3.error_document(b"") == {} and s3.error_document(b"<html>not xml") == {}
+    assert s3error.parse(body) == {"Code": "NoSuchKey", "Message": "Nope.", "Key": "k"}
+    assert s3error.parse(b"") == {} and s3error.parse(b"<html>not xml") == {}
+    assert s3error.describe("GetObject", 404, "Not Found", s3error.parse(body)) == (
+        "GetObject returned HTTP 404 NoSuchKey: Nope.")
+    assert s3error.describe("PutObject", 502, "Bad Gateway", {}) == (
+        "PutObject returned HTTP 502 Bad Gateway (no error document)")
 
 
 class Answer:

@@ -12,7 +12,6 @@ from ..masking import MASK
 _ARN = ("arn:(?P<partition>[^:]+):codeartifact:(?P<region>[^:]+):(?P<account>[^:]+)"
         ":repository/(?P<domain>[^/]+)/(?P<repository>.+)")
 _EMPTY_SHA256 = hashlib.sha256(b"").hexdigest()
-ATTEMPTS = 3  # botocore's standard retry mode
 
 
 class Repository(object):
@@ -64,12 +63,13 @@ def base_url(repo, env):
 def _call(repo, env, source, method, path, query, operation, field):
     from urllib.parse import quote
 
-    from . import http, sigv4
+    from . import http, retry, sigv4
 
     url = "%s%s?%s" % (base_url(repo, env), path,
                        "&".join("%s=%s" % (quote(k, safe="-_.~"), quote(v, safe="-_.~")) for k, v in query))
     where = "CodeArtifact %s for %s" % (operation, repo.arn)
-    for attempt in range(1, ATTEMPTS + 1):
+
+    def attempt():
         headers = {"Content-Length": "0"} if method == "POST" else {}
         headers = sigv4.sign(method, url, headers, _EMPTY_SHA256, source.get(), repo.region, "codeartifact",
                              time.time())
@@ -77,10 +77,7 @@ def _call(repo, env, source, method, path, query, operation, field):
             status, body = http.exchange(method, url, headers, b"" if method == "POST" else None, timeout=30.0,
                                          environ=env)
         except http.ConnectionFailed as e:
-            if attempt < ATTEMPTS:
-                time.sleep(0.05 * 2 ** attempt)
-                continue
-            raise JobError("%s failed: %s (credentials from %s)" % (where, e, source.source))
+            raise retry.Again(str(e))
         if status == 200:
             try:
                 value = jsonc.loads(body.decode("utf-8"))[field]
@@ -90,11 +87,15 @@ def _call(repo, env, source, method, path, query, operation, field):
                 raise JobError("%s: the answer has no %s string" % (where, field))
             return value
         code, message = _error(body)
-        if attempt < ATTEMPTS and (status >= 500 or status == 429 or code == "ThrottlingException"):
-            time.sleep(0.05 * 2 ** attempt)
-            continue
-        raise JobError("%s failed: HTTP %d %s: %s (credentials from %s)"
-                       % (where, status, code or "(no error code)", message or "(no message)", source.source))
+        failure = "HTTP %d %s: %s" % (status, code or "(no error code)", message or "(no message)")
+        if retry.retryable(status, code if isinstance(code, str) else None):  # JSON may hold any type there
+            raise retry.Again(failure)
+        raise JobError("%s failed: %s (credentials from %s)" % (where, failure, source.source))
+
+    try:
+        return retry.loop(attempt, retry.ATTEMPTS)
+    except retry.GaveUp as stop:
+        raise JobError("%s failed: %s (credentials from %s)" % (where, stop.last, source.source))
 
 
 def _error(body):

@@ -3,7 +3,7 @@ botocore's addressing rules. Pure: a function of the bucket, the key, the region
 
 from urllib.parse import quote, urlsplit
 
-from launcher.errors import JobError
+from ..errors import JobError
 
 # Partition DNS suffixes by region prefix, longest first (botocore's partitions.json); anything else is "aws".
 _SUFFIXES = (("us-isob-", "sc2s.sgov.gov"), ("us-isof-", "csp.hci.ic.gov"), ("us-iso-", "c2s.ic.gov"),

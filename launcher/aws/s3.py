@@ -10,37 +10,21 @@ operation, the HTTP status, S3's error code and message, and the credential sour
 import base64
 import hashlib
 import os
-import random
 import struct
 import time
 import zlib
 
-from launcher import log
-from launcher.aws import endpoints, http, sigv4
-from launcher.errors import JobError
-from launcher.masking import scrub
+from .. import log
+from ..errors import JobError
+from ..masking import scrub
+from . import endpoints, http, retry, s3error, sigv4
 
-ATTEMPTS = 5  # failed attempts in a row (an attempt that brought bytes resets the count)
-REQUEST_TIMEOUT = 60.0  # botocore's connect and read timeouts, the default of download(request_timeout=)
 CHUNK = 1 << 20
-THROTTLING = frozenset(("SlowDown", "Throttling", "ThrottlingException", "ThrottledException", "RequestThrottled",
-                        "RequestThrottledException", "TooManyRequestsException", "RequestLimitExceeded",
-                        "ProvisionedThroughputExceededException", "BandwidthLimitExceeded", "EC2ThrottledException",
-                        "PriorRequestNotComplete", "TransactionInProgressException"))
-TRANSIENT = frozenset(("RequestTimeout", "RequestTimeoutException", "InternalError", "ServiceUnavailable"))
 REDIRECTS = frozenset(("PermanentRedirect", "AuthorizationHeaderMalformed", "IllegalLocationConstraintException"))
 
 
 class DeadlinePassed(JobError):
     """The whole fetch ran past its deadline."""
-
-
-class _Retry(Exception):
-    """One attempt failed in a way worth another; ``free`` for the one-off region and clock corrections."""
-
-    def __init__(self, detail, throttled=False, free=False):
-        Exception.__init__(self, detail)
-        self.throttled, self.free = throttled, free
 
 
 def parse_uri(uri):
@@ -50,18 +34,6 @@ def parse_uri(uri):
     if not key:
         raise JobError("cannot download %s: the URI names a bucket, not an object" % uri)
     return bucket, key
-
-
-def error_document(body):
-    """{Code, Message, Region, ServerTime, ...} of an S3 XML error body; {} when there is none."""
-    if not body.strip():
-        return {}
-    from xml.etree import ElementTree
-    try:
-        root = ElementTree.fromstring(body)
-    except ElementTree.ParseError:
-        return {}
-    return {child.tag.rpartition("}")[2]: (child.text or "").strip() for child in root}
 
 
 class _Checksum:
@@ -125,26 +97,15 @@ class _Download:
         try:
             return http.request(method, url, signed, timeout=self.timeout(), environ=self.environ)
         except http.ConnectionFailed as error:
-            raise _Retry(str(error))
+            raise retry.Again(str(error))
 
     def run(self):
-        failures = 0
-        while True:
-            before = self.written
-            try:
-                return self.attempt()
-            except _Retry as retry:
-                if retry.free:
-                    continue
-                failures = 0 if self.written > before else failures + 1
-                if failures >= ATTEMPTS:
-                    raise self.fail("GetObject failed %d times in a row; the last: %s" % (failures, retry))
-                delay = random.random() * min((1.0 if retry.throttled else 0.05) * 2 ** failures, 20.0)
-                if time.monotonic() + delay >= self.deadline:
-                    raise self.fail("the fetch deadline passed; the last error: %s" % retry, DeadlinePassed)
-                log.info("%s: %s; retrying in %.2f s (%d of %d failures)" % (self.uri, retry, delay, failures,
-                                                                             ATTEMPTS))
-                time.sleep(delay)
+        try:
+            return retry.loop(self.attempt, retry.S3_ATTEMPTS, lambda: self.deadline, self.uri, lambda: self.written)
+        except retry.GaveUp as stop:
+            if stop.late:
+                raise self.fail("the fetch deadline passed; the last error: %s" % stop.last, DeadlinePassed)
+            raise self.fail("GetObject failed %d times in a row; the last: %s" % (stop.failures, stop.last))
 
     def attempt(self):
         headers = {"x-amz-checksum-mode": "ENABLED"}
@@ -178,28 +139,26 @@ class _Download:
             try:
                 n = answer.readinto(buffer)
             except http.ConnectionFailed as error:
-                raise _Retry("%s after %d bytes" % (error, self.written))
+                raise retry.Again("%s after %d bytes" % (error, self.written))
             if not n:
                 break
             self.out.write(buffer[:n])
             self.checksum.update(buffer[:n])
             self.written += n
         if self.total is not None and self.written != self.total:
-            raise _Retry("the body ended after %d of %d bytes" % (self.written, self.total))
+            raise retry.Again("the body ended after %d of %d bytes" % (self.written, self.total))
         if self.checksum.name and self.checksum.actual() != self.checksum.expected:
             detail = "the body's %s is %s, S3 sent %s" % (self.checksum.name.upper(), self.checksum.actual(),
                                                           self.checksum.expected)
             self.written = 0
-            raise _Retry(detail)
+            raise retry.Again(detail)
         return self.written
 
     def refuse(self, answer):
         """Raise the right thing for an answer that is not the object."""
-        document = error_document(answer.body(64 << 10)) if answer.status != 304 else {}
+        document = s3error.parse(answer.body(64 << 10)) if answer.status != 304 else {}
         code = document.get("Code", "")
-        detail = "GetObject returned HTTP %d %s" % (answer.status, (code + ": " + document.get("Message", ""))
-                                                     if code else answer.reason + " (no error document)")
-        detail = " ".join(detail.split())[:600]
+        detail = s3error.describe("GetObject", answer.status, answer.reason, document)
         if self.written:
             detail = "after %d of %s bytes, %s" % (self.written, self.total, detail)
         if not self.redirected and (answer.status in (301, 302, 307) or code in REDIRECTS):
@@ -211,19 +170,19 @@ class _Download:
                 if not configured:
                     self.url = endpoints.s3_url(self.bucket, self.key, region, self.environ, self.uri)[0]
                 self.region = region
-                raise _Retry(detail, free=True)
+                raise retry.Again(detail, free=True)
         if code == "RequestTimeTooSkewed" and not self.skew_fixed:
             self.skew_fixed = True
             server = _server_time(answer.header("Date"), document.get("ServerTime"))
             if server is not None:
                 self.skew = server - time.time()
                 log.info("GetObject %s: the clock is %.0f s off S3's; signing with S3's time" % (self.uri, -self.skew))
-                raise _Retry(detail, free=True)
+                raise retry.Again(detail, free=True)
         if answer.status == 412 and self.written:  # If-Match failed: the object changed; start over
             self.written = 0
-            raise _Retry("the object changed during the download")
-        if answer.status >= 500 or answer.status == 429 or code in THROTTLING or code in TRANSIENT:
-            raise _Retry(detail, throttled=answer.status in (429, 503) or code in THROTTLING)
+            raise retry.Again("the object changed during the download")
+        if retry.retryable(answer.status, code):
+            raise retry.Again(detail, throttled=retry.throttling(answer.status, code))
         raise self.fail(detail)
 
     def bucket_region(self):
@@ -231,7 +190,7 @@ class _Download:
         url = endpoints.s3_url(self.bucket, None, self.region, self.environ, self.uri)[0]
         try:
             answer = self.send("HEAD", url, {})
-        except _Retry:
+        except retry.Again:
             return None
         answer.close()
         return answer.header("x-amz-bucket-region")
@@ -249,7 +208,7 @@ def _server_time(date_header, server_time):
         return None
 
 
-def download(uri, dest_path, credentials, region, environ, deadline, request_timeout=REQUEST_TIMEOUT):
+def download(uri, dest_path, credentials, region, environ, deadline, request_timeout=retry.REQUEST_TIMEOUT):
     """Fetch ``uri`` (s3://bucket/key) into ``dest_path`` and return the bytes written; the file is removed
     again if the download fails. ``credentials`` has ``.get()`` (access_key, secret_key, token) and ``.source``;
     ``deadline`` is a time.monotonic() value for the whole download; ``request_timeout`` bounds each connection

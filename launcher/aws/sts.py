@@ -1,20 +1,17 @@
 """STS AssumeRoleWithWebIdentity as botocore 1.44 sends it: an unsigned form POST to the regional endpoint
 (or AWS_ENDPOINT_URL_STS / AWS_ENDPOINT_URL), the token file read again on every call, the XML answer;
-retried as botocore's standard mode retries (3 attempts, on connection errors, 5xx, throttling and
-IDPCommunicationError)."""
+retried as botocore's standard mode retries (3 attempts, on connection errors and the answers retry.py counts
+as worth another, and on IDPCommunicationError, which botocore retries for STS alone)."""
 
-import random
 import time
 from urllib.parse import quote
 
 from ..errors import JobError
 from ..masking import scrub
-from . import http
+from . import http, retry
 
 NS = "{https://sts.amazonaws.com/doc/2011-06-15/}"
-ATTEMPTS = 3
 TIMEOUT = 10.0
-_RETRY_CODES = ("Throttling", "ThrottlingException", "RequestLimitExceeded", "IDPCommunicationError")
 
 
 def endpoint(environ, region):
@@ -53,23 +50,28 @@ class WebIdentity(object):
         """The credentials dict (access_key, secret_key, token, expiry text)."""
         body, token = self._body()
         headers = {"Content-Type": "application/x-www-form-urlencoded; charset=utf-8"}
-        for attempt in range(ATTEMPTS):
-            if attempt:
-                time.sleep(random.random() * min(0.05 * 2 ** attempt, 20.0))
+
+        def attempt():
             try:
                 status, text = http.exchange("POST", self.url, headers=headers, body=body, timeout=TIMEOUT,
                                              environ=self.environ)
             except http.ConnectionFailed as e:
-                failure = str(e)
-                continue
+                raise retry.Again(str(e))
             if status == 200:
                 return self._credentials(text)
             code, message = _error(text)
             failure = "HTTP %d %s: %s" % (status, code, message)
-            if status < 500 and code not in _RETRY_CODES:
-                break
-        failure = scrub(failure, token)
-        raise JobError("%s: AssumeRoleWithWebIdentity failed: %s" % (self.where, failure))
+            if retry.retryable(status, code) or code == "IDPCommunicationError":
+                raise retry.Again(failure)
+            raise self._failed(failure, token)
+
+        try:
+            return retry.loop(attempt, retry.ATTEMPTS)
+        except retry.GaveUp as stop:
+            raise self._failed(str(stop.last), token)
+
+    def _failed(self, failure, token):
+        return JobError("%s: AssumeRoleWithWebIdentity failed: %s" % (self.where, scrub(failure, token)))
 
     def _credentials(self, text):
         import xml.etree.ElementTree as ElementTree

@@ -1,22 +1,20 @@
 """Upload one file to S3 as boto3's S3Transfer.upload_file does, on the standard library (reference §6): a
 PutObject below 8 MiB, from 8 MiB a multipart upload in 8 MiB parts. Each request is signed afresh (so
 temporary credentials are refreshed during a long job) and retried on its own with backoff and jitter on
-connection failures, 5xx and throttling, with S3's retry classification from s3.py; a multipart upload that
+connection failures, 5xx and throttling, as retry.py classifies S3's answers; a multipart upload that
 fails is aborted. Memory is bounded by one part. Every body carries Content-MD5 and an explicit Content-Type:
 urllib's default form type makes moto store empty objects (§4.3)."""
 
 import base64
 import hashlib
 import os
-import random
 import time
 from urllib.parse import quote
 
-from launcher import log
-from launcher.aws import endpoints, http, sigv4
-from launcher.aws.s3 import ATTEMPTS, REQUEST_TIMEOUT, THROTTLING, TRANSIENT, error_document
-from launcher.errors import JobError
-from launcher.masking import scrub
+from .. import log
+from ..errors import JobError
+from ..masking import scrub
+from . import endpoints, http, retry, s3error, sigv4
 
 THRESHOLD = 8 << 20  # TransferConfig.multipart_threshold: multipart when size >= this
 PART = 8 << 20       # TransferConfig.multipart_chunksize
@@ -29,17 +27,12 @@ class UploadFailed(JobError):
     """A request failed for good, or ran past the deadline."""
 
 
-class _Again(Exception):
-    def __init__(self, detail, throttled=False):
-        Exception.__init__(self, detail)
-        self.throttled = throttled
-
-
 class Client(object):
     """Uploads into one bucket. ``credentials``: .get() and .source; ``deadline``: () -> a time.monotonic()
     value by which every request must be over, or None (read before each request: SIGTERM sets it)."""
 
-    def __init__(self, bucket, credentials, region, environ, deadline=lambda: None, request_timeout=REQUEST_TIMEOUT):
+    def __init__(self, bucket, credentials, region, environ, deadline=lambda: None,
+                 request_timeout=retry.REQUEST_TIMEOUT):
         self.bucket, self.credentials, self.region, self.environ = bucket, credentials, region, environ
         self.deadline, self.request_timeout = deadline, request_timeout
         self.url, self.signing_region = self.object_url("")  # a bad endpoint or region fails here, at the start
@@ -84,7 +77,7 @@ class Client(object):
             raise
 
     def call(self, operation, method, key, query, body, content_type=OCTETS, etag=False, document=False,
-             attempts=ATTEMPTS, fixed_timeout=None):
+             attempts=retry.S3_ATTEMPTS, fixed_timeout=None):
         """One operation with its retries: the ETag header (``etag``) or the answer's body. ``fixed_timeout``:
         each attempt gets that long, whatever the deadline."""
         url = self.object_url(key)[0] + ("?" + query if query else "")
@@ -93,22 +86,14 @@ class Client(object):
             headers["Content-Type"] = content_type
             headers["Content-MD5"] = base64.b64encode(hashlib.md5(body).digest()).decode("ascii")
         payload = hashlib.sha256(body or b"").hexdigest()
-        failures = 0
-        while True:
-            try:
-                return self.attempt(operation, method, url, key, headers, body, payload, etag, document,
-                                    fixed_timeout)
-            except _Again as again:
-                failures += 1
-                if failures >= attempts:
-                    raise self.fail(operation, key, "failed %d times in a row; the last: %s" % (failures, again))
-                delay = random.random() * min((1.0 if again.throttled else 0.05) * 2 ** failures, 20.0)
-                deadline = None if fixed_timeout else self.deadline()
-                if deadline is not None and time.monotonic() + delay >= deadline:
-                    raise self.fail(operation, key, "the deadline passed; the last error: %s" % again)
-                log.info("%s %s: %s; retrying in %.2f s (%d of %d failures)" % (operation, key, again, delay,
-                                                                                failures, attempts))
-                time.sleep(delay)
+        try:
+            return retry.loop(lambda: self.attempt(operation, method, url, key, headers, body, payload, etag,
+                                                   document, fixed_timeout),
+                              attempts, None if fixed_timeout else self.deadline, "%s %s" % (operation, key))
+        except retry.GaveUp as stop:
+            if stop.late:
+                raise self.fail(operation, key, "the deadline passed; the last error: %s" % stop.last)
+            raise self.fail(operation, key, "failed %d times in a row; the last: %s" % (stop.failures, stop.last))
 
     def attempt(self, operation, method, url, key, headers, body, payload, etag, document, fixed_timeout=None):
         timeout = fixed_timeout or self.request_timeout
@@ -125,31 +110,29 @@ class Client(object):
         try:
             answer = http.request(method, url, signed, body, timeout=timeout, environ=self.environ)
         except http.ConnectionFailed as error:
-            raise _Again(str(error))
+            raise retry.Again(str(error))
         try:
             try:
                 data = answer.body(1 << 20)
             except http.ConnectionFailed as error:
-                raise _Again("%s returned HTTP %d, then %s" % (operation, answer.status, error))
+                raise retry.Again("%s returned HTTP %d, then %s" % (operation, answer.status, error))
         finally:
             answer.close()
-        found = error_document(data) if data and answer.status < 300 and document else {}
+        found = s3error.parse(data) if data and answer.status < 300 and document else {}
         if 200 <= answer.status < 300 and not found.get("Code"):
             if etag:
                 value = answer.header("ETag")
                 if not value:
-                    raise _Again("%s returned no ETag" % operation)
+                    raise retry.Again("%s returned no ETag" % operation)
                 return value
             return data
         # S3 can answer Complete with 200 and an <Error> body: botocore retries it as a 500 (§6.2)
-        found = found if found.get("Code") else error_document(data)
+        found = found if found.get("Code") else s3error.parse(data)
         code = found.get("Code", "")
         status = 500 if 200 <= answer.status < 300 else answer.status
-        detail = "%s returned HTTP %d %s" % (operation, answer.status, (code + ": " + found.get("Message", ""))
-                                              if code else answer.reason + " (no error document)")
-        detail = " ".join(detail.split())[:600]
-        if status >= 500 or status == 429 or code in THROTTLING or code in TRANSIENT:
-            raise _Again(detail, throttled=status in (429, 503) or code in THROTTLING)
+        detail = s3error.describe(operation, answer.status, answer.reason, found)
+        if retry.retryable(status, code):
+            raise retry.Again(detail, throttled=retry.throttling(status, code))
         raise self.fail(operation, key, detail, keys)
 
     def object_url(self, key):
