@@ -22,8 +22,8 @@ options:
   --instance-type TYPE   current_instance_type in resourceconfig.json (default local)
   --hosts N              run N hosts, algo-1 ... algo-N, as N processes on this machine (default 1)
   --keep DIR             lay the tree out in DIR (new or empty) and keep all of it; with --hosts N,
-                         one tree per host in DIR/algo-K. Without it: a temporary dir whose channel
-                         copies are removed at the end
+                         one tree per host in DIR/algo-K. Without it: a temporary dir, removed when the
+                         job succeeds (model included) and kept when it fails, with the line to remove it
   --hp-style toolkit|json
                          how hyperparameters become arguments ($SM_TRAIN_HP_STYLE; see sm-train --help)
   -h, --help             print this help
