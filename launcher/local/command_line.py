@@ -75,7 +75,17 @@ def parse(argv, environ):
     options.seconds(None, environ, "SM_TRAIN_PROBE_TIMEOUT", "10")  # each host's launcher would refuse it
     if opts.program is not None and opts.command:
         raise UsageError("give --program or a command after --, not both")
+    if opts.code is not None and opts.program is not None:
+        _check_program(opts.program)
     return opts
+
+
+def _check_program(program):
+    """With --code, --program is sagemaker_program, which the launcher refuses outside the code dir (an absolute
+    path, a '.' or '..' segment): refused here, before a tree is laid out for nothing."""
+    if program.startswith("/") or any(segment in (".", "..") for segment in program.split("/")):
+        raise UsageError("--program %s: with --code, --program is a path inside --code, relative to it and without "
+                         "'.' or '..' (such as train.py or bin/train.sh)" % program)
 
 
 def _take(opts, name, value):
