@@ -64,4 +64,4 @@ bench: build venv
 	$(BIN)/python tests/bench_intermediate.py $(PYZ) || status=1; exit $$status
 
 clean:
-	rm -rf dist $(VENV) .venv-images .venv-toolkit .pytest_cache
+	rm -rf dist demo $(VENV) .venv-images .venv-toolkit .pytest_cache
