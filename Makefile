@@ -7,10 +7,25 @@ PIP := $(BIN)/python -m pip install --disable-pip-version-check --progress-bar o
 
 .PHONY: build demo test test-engines test-images engines bench lint venv clean mutate
 
-build: $(PYZ)
+# Says where the pyz is and its sha256 even when there was nothing to build.
+build: $(PYZ).sha256
+	@$(PYTHON) -c '$(SHOW_SHA256)' $(PYZ)
 
 $(PYZ): build_pyz.py $(wildcard launcher/*.py launcher/*/*.py)
 	$(PYTHON) build_pyz.py --output $(PYZ)
+
+# Beside the pyz and naming it by its base name, as sha256sum writes it: `sha256sum -c sm-train.pyz.sha256`
+# checks a copy wherever the two files are copied together. Python, not sha256sum, which macOS lacks; written
+# whole or not at all, since make would take a torn file for an up-to-date one.
+$(PYZ).sha256: $(PYZ)
+	@$(PYTHON) -c '$(WRITE_SHA256)' $(PYZ)
+
+WRITE_SHA256 = import hashlib, os, sys; p = sys.argv[1]; d = hashlib.sha256(open(p, "rb").read()).hexdigest(); \
+	open(p + ".sha256.tmp", "w").write("%s  %s\n" % (d, os.path.basename(p))); \
+	os.replace(p + ".sha256.tmp", p + ".sha256")
+SHOW_SHA256 = import os, sys; p = sys.argv[1]; name = os.path.basename(p); \
+	print("%s: %d bytes; its sha256, in %s.sha256 (`sha256sum -c %s.sha256` checks a copy beside it):" \
+	% (p, os.path.getsize(p), p, name)); print(open(p + ".sha256").read().strip())
 
 venv: $(BIN)/.installed
 
@@ -64,4 +79,4 @@ bench: build venv
 	$(BIN)/python tests/bench_intermediate.py $(PYZ) || status=1; exit $$status
 
 clean:
-	rm -rf dist $(VENV) .venv-images .venv-toolkit .pytest_cache
+	rm -rf dist demo $(VENV) .venv-images .venv-toolkit .pytest_cache

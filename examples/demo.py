@@ -1,5 +1,6 @@
-"""`make demo`: run the example job through the built pyz on a fresh copy of examples/job, then through
-`sm-train.pyz local`; both in one temporary directory, removed at the end.
+"""`make demo`: run the example job through the built pyz on a copy of examples/job, then through
+`sm-train.pyz local`. Both results stay in demo/ of the checkout (git ignores it), replaced at each run, so
+that the paths printed are there to look at; nothing is written anywhere else.
 
 Usage: python3 examples/demo.py dist/sm-train.pyz
 """
@@ -9,15 +10,21 @@ import os
 import shutil
 import subprocess
 import sys
-import tempfile
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+DEMO = os.path.join(os.path.dirname(HERE), "demo")
 
 
 def main():
     pyz = os.path.abspath(sys.argv[1])
-    with tempfile.TemporaryDirectory(prefix="sm-train-demo-") as work:
-        return demo(pyz, work)
+    if os.path.lexists(DEMO):
+        print("demo: replacing the previous run's %s" % DEMO)
+        if os.path.isdir(DEMO) and not os.path.islink(DEMO):
+            shutil.rmtree(DEMO)
+        else:
+            os.remove(DEMO)
+    os.makedirs(DEMO)
+    return demo(pyz, DEMO)
 
 
 def show_model(path):
@@ -26,10 +33,9 @@ def show_model(path):
 
 
 def demo(pyz, work):
-    root = os.path.join(work, "opt", "ml")
+    # As the checkout has it: no model/ or output/, which the launcher creates as SageMaker provides them.
+    root = os.path.join(work, "job")
     shutil.copytree(os.path.join(HERE, "job"), root)
-    for folder in ("model", "output"):
-        os.makedirs(os.path.join(root, folder), exist_ok=True)
     print("demo: running examples/job from %s through %s" % (root, pyz), flush=True)
     status = subprocess.call([sys.executable, pyz, "train", "--root", root])
     model = os.path.join(root, "model", "model.json")
@@ -56,7 +62,7 @@ def local_demo(pyz, work):
         return status or 1
     print("demo: local exit status 0; the model is in %s" % model)
     show_model(model)
-    print("demo: removing %s" % work)
+    print("demo: both runs are kept in %s (git ignores it; `make clean` or the next `make demo` removes it)" % work)
     return 0
 
 

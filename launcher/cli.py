@@ -6,7 +6,7 @@ import sys
 from . import __version__, log, options, start
 from .core.hyperparameters import style as hp_style
 from .core.layout import Layout
-from .errors import LauncherError, UsageError
+from .errors import LauncherError, NotFound, UsageError
 
 USAGE = """usage: python3 sm-train.pyz [train] [OPTIONS] [-- PROGRAM [ARG ...]]
 
@@ -113,16 +113,32 @@ def main(argv=None, environ=None):
         return 0
     layout = layout_for(opts, environ)
     try:
+        if opts.typed_command:  # only then: a plain start pays nothing for the check
+            refuse_mistyped(opts.typed_command[0], environ)
         if not opts.print_env:
             return start.run(opts, layout, environ)
         plan, _ = start.make_plan(opts, layout, environ)
     except LauncherError as e:
-        status = fail(options.mistyped(e, opts.typed_command), layout, opts.print_env, opts.format)
+        status = fail(e, layout, opts.print_env, opts.format)
         return end_dry_run(status) if opts.print_env else status
     from .core.show import show
 
     sys.stdout.write(show(plan, opts.format))
     return end_dry_run(0)
+
+
+def refuse_mistyped(word, environ):
+    """A first word that is neither a program on PATH nor a file, but close to a command (`sm-train locl`), is a
+    typo: said first, before the job is read and its warnings logged; 127 as for any program not found."""
+    if "/" in word or os.path.lexists(word):
+        return
+    from .core.probes import which
+
+    if which(word, environ.get("PATH", os.defpath), executable=False) is None:
+        meant = options.mistyped(word)
+        if meant:
+            raise NotFound("did you mean `sm-train.pyz %s`? %r not found: it is neither a command of sm-train.pyz "
+                           "nor a program on PATH" % (meant, word))
 
 
 def end_dry_run(status):

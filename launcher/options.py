@@ -49,17 +49,11 @@ def closest(word, choices):
     return found[0] if found else None
 
 
-def mistyped(error, command):
-    """A mistyped `local` or `train` (`sm-train locl`) is taken for the program to run: the error that it is not
-    found says which word was meant. ``command``: the command, when it began at a word that is not an option."""
-    from .errors import NotFound
-
-    if command and isinstance(error, NotFound):
-        word = closest(command[0], ("local", "train"))
-        if word and word != command[0]:
-            error.args = ("%s (did you mean `sm-train.pyz %s`? %r was taken for the program to run)"
-                          % (error, word, command[0]),)
-    return error
+def mistyped(word):
+    """The command of sm-train that ``word`` (taken for the program to run, as in `sm-train locl`) is most likely a
+    typo of, or None: the caller asks only once ``word`` is known not to be a program."""
+    close = closest(word, ("local", "train"))
+    return close if close != word else None  # `train train`: the second one is a program's name
 
 
 def seconds(value, environ, twin, default, allow_zero=False, option=None):

@@ -89,11 +89,12 @@ def codeartifact_index(plan, environ, dry):
 
 
 def act(plan, masked, opts, layout, environ):
-    """The start record, installs, the intermediate-output uploads, then exec, supervise or this node's part of a
-    distributed job; the exit status (exec returns only by failing). A stop by signal anywhere in it is a
-    LauncherError like the others (Stopped)."""
+    """The folders SageMaker provides, the start record, installs, the intermediate-output uploads, then exec,
+    supervise or this node's part of a distributed job; the exit status (exec returns only by failing). A stop by
+    signal anywhere in it is a LauncherError like the others (Stopped)."""
     from .run import launch
 
+    launch.provide_folders(layout, plan.rendered.training_env["channel_input_dirs"])
     log_invocation(masked)
     env = plan.full_env(environ)
     launch.prepare(plan, env, masked.install)

@@ -22,8 +22,8 @@ options:
   --instance-type TYPE   current_instance_type in resourceconfig.json (default local)
   --hosts N              run N hosts, algo-1 ... algo-N, as N processes on this machine (default 1)
   --keep DIR             lay the tree out in DIR (new or empty) and keep all of it; with --hosts N,
-                         one tree per host in DIR/algo-K. Without it: a temporary dir whose channel
-                         copies are removed at the end
+                         one tree per host in DIR/algo-K. Without it: a temporary dir, removed when the
+                         job succeeds (model included) and kept when it fails, with the line to remove it
   --hp-style toolkit|json
                          how hyperparameters become arguments ($SM_TRAIN_HP_STYLE; see sm-train --help)
   -h, --help             print this help
@@ -75,7 +75,17 @@ def parse(argv, environ):
     options.seconds(None, environ, "SM_TRAIN_PROBE_TIMEOUT", "10")  # each host's launcher would refuse it
     if opts.program is not None and opts.command:
         raise UsageError("give --program or a command after --, not both")
+    if opts.code is not None and opts.program is not None:
+        _check_program(opts.program)
     return opts
+
+
+def _check_program(program):
+    """With --code, --program is sagemaker_program, which the launcher refuses outside the code dir (an absolute
+    path, a '.' or '..' segment): refused here, before a tree is laid out for nothing."""
+    if program.startswith("/") or any(segment in (".", "..") for segment in program.split("/")):
+        raise UsageError("--program %s: with --code, --program is a path inside --code, relative to it and without "
+                         "'.' or '..' (such as train.py or bin/train.sh)" % program)
 
 
 def _take(opts, name, value):

@@ -25,18 +25,20 @@ def main(argv, environ):
             return 0
         job = LocalJob(opts, environ)
         job.lay_out()
-        log.info(job.summary())
-        started = time.time()
-        codes, stopped_by = job.run()
+        try:
+            log.info(job.summary())
+            started = time.time()
+            codes, stopped_by = job.run()
+        except BaseException:
+            job.discard()  # no job ran in the tree: nothing in it to look at
+            raise
     except LauncherError as e:
         log.error(str(e))
         return e.status
     except KeyboardInterrupt:
         log.error("interrupted before the job started")
         return 130
-    seconds = time.time() - started
-    job.tidy()
-    status, report = job.report(codes, seconds, stopped_by)
+    status, report = job.finish(codes, time.time() - started, stopped_by)
     (log.info if status == 0 else log.error)(report)
     return status
 
@@ -78,9 +80,13 @@ class LocalJob(object):
                 except OSError as e:
                     raise JobError("cannot lay out %s: %s" % (tree, e))
         except BaseException:
-            if self.opts.keep is None:
-                local_tree.rmtree(self.base)
+            self.discard()
             raise
+
+    def discard(self):
+        """Remove a temporary tree (never a --keep DIR)."""
+        if self.opts.keep is None and self.base is not None:
+            local_tree.rmtree(self.base)
 
     def summary(self):
         if self.opts.command:
@@ -93,9 +99,10 @@ class LocalJob(object):
         hosts = "1 host" if len(self.hosts) == 1 else "%d hosts, %s to %s" % (len(self.hosts), self.hosts[0],
                                                                               self.hosts[-1])
         gpus = _count_gpus(self.environ)
+        tree = self.base if self.opts.keep is not None else "%s (temporary: removed if the job succeeds)" % self.base
         return ("local job %s: %s; %d hyperparameters; channels: %s; %s; %d GPU%s found; tree %s"
                 % (self.job_name, what, len(self.hyperparameters), channels, hosts, gpus, "" if gpus == 1 else "s",
-                   self.base))
+                   tree))
 
     def run(self):
         """One launcher per host, each with its own tree: (return codes in host order, signal or None)."""
@@ -110,15 +117,9 @@ class LocalJob(object):
             commands.append((host, argv, dict(env, SAGEMAKER_BASE_DIR=tree)))
         return local_hosts.run(commands)
 
-    def tidy(self):
-        """A temporary tree loses its channel copies, which can be large; the rest stays to be looked at."""
-        if self.opts.keep is None:
-            for tree in self.trees:
-                for name, _ in self.opts.channels:
-                    local_tree.rmtree(Layout(tree).channel(name))
-
-    def report(self, codes, seconds, stopped_by):
-        """(the job's exit status, the closing record: where the model and the output went, why hosts failed)."""
+    def finish(self, codes, seconds, stopped_by):
+        """(the job's exit status, the closing record: where the model and the output went, why hosts failed,
+        what became of the tree). A temporary tree is removed when the job succeeded, kept when it failed."""
         from ..run.statuses import from_returncode, signal_name
 
         statuses = [from_returncode(code) for code in codes]
@@ -130,26 +131,37 @@ class LocalJob(object):
         if len(self.hosts) > 1 and failed:
             head += " (failed: %s)" % ", ".join(failed)
         lines = [head]
-        for host, tree, code, status in zip(self.hosts, self.trees, codes, statuses):
+        removing = status == 0 and self.opts.keep is None  # the paths are not shown: they are about to go
+        for host, tree, code, status_k in zip(self.hosts, self.trees, codes, statuses):
             layout = Layout(tree)
             indent = "  "
             if len(self.hosts) > 1:
-                lines.append("  %s: exit status %d" % (host, status))
+                lines.append("  %s: exit status %d" % (host, status_k))
                 indent = "    "
-            lines.append("%smodel:   %s (%s)" % (indent, layout.model, local_tree.size(layout.model)))
-            lines.append("%soutput:  %s (%s)" % (indent, layout.output_data, local_tree.size(layout.output_data)))
+            for label, path in (("model:   ", layout.model), ("output:  ", layout.output_data)):
+                shown = local_tree.size(path)
+                lines.append("%s%s%s" % (indent, label, shown if removing else "%s (%s)" % (path, shown)))
             reason = local_tree.first_line(layout.failure)
-            if status != 0 or reason:
+            if status_k != 0 or reason:
                 lines.append("%sfailure: %s" % (indent, reason or _no_reason(code)))
-        if self.opts.keep is None:
-            note = "; channel copies removed, --keep DIR keeps them" if self.opts.channels else ""
-            lines.append("  tree:    %s (temporary%s)" % (self.base, note))
-        else:
+        lines.append("  tree:    %s" % self._tree_fate(status))
+        return status, "\n".join(lines)
+
+    def _tree_fate(self, status):
+        """What became of the tree, in one line: kept (--keep), removed (success), or kept for a look (failure)."""
+        import shlex
+
+        if self.opts.keep is not None:
             launcher = _launcher()
             again = "python3 %s" % (launcher[1] if len(launcher) == 2 else "sm-train.pyz")
             where = self.base if len(self.hosts) == 1 else os.path.join(self.base, "algo-K")
-            lines.append("  tree:    %s (kept; a real run of it: %s --root %s)" % (self.base, again, where))
-        return status, "\n".join(lines)
+            return "%s (kept; a real run of it: %s --root %s)" % (self.base, again, where)
+        if status == 0:
+            self.discard()
+            if not os.path.lexists(self.base):
+                return "%s removed, as the job succeeded (--keep DIR keeps the tree, model included)" % self.base
+            return "%s could not be removed entirely; remove it with: rm -rf %s" % (self.base, shlex.quote(self.base))
+        return "%s kept, as the job failed; remove it with: rm -rf %s" % (self.base, shlex.quote(self.base))
 
 
 def _launcher():

@@ -1,4 +1,5 @@
-"""The only place that acts: install steps, the execute bit, the failure file, exec."""
+"""The only place that acts: the folders SageMaker provides, install steps, the execute bit, the failure file,
+exec."""
 
 import os
 import sys
@@ -40,6 +41,26 @@ def write_status_file(layout, path, text, keep_existing):
             f.write(text.encode("utf-8", "replace"))
     except OSError as e:
         log.warning("could not write %s: %s" % (path, e.strerror or e))
+
+
+def provide_folders(layout, channels):
+    """Create the folders SageMaker always provides (model/, output/, output/data/, input/data/CHANNEL/) when
+    missing, so that a program that writes its model without makedirs runs from a bare tree too. Only in a real
+    start and only under an existing base dir (as the status files); never raises: the program says the rest."""
+    if not os.path.isdir(layout.base):
+        return
+    # A channel name holding '/', or '.' or '..', would name a folder outside input/data (or the tree):
+    # SageMaker's channel names cannot, so such a folder is left to the program.
+    named = [layout.channel(name) for name in channels if "/" not in name and name not in ("", ".", "..")]
+    for path in [layout.model, layout.output, layout.output_data] + named:
+        if os.path.isdir(path):  # nearly always, in an image on SageMaker: one stat per folder
+            continue
+        try:
+            os.makedirs(path, exist_ok=True)
+        except OSError as e:
+            log.warning("could not create %s: %s" % (path, e.strerror or e))
+            continue
+        log.debug("created %s, which SageMaker provides" % path)
 
 
 def prepare(plan, env, shown_install=None):
