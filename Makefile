@@ -49,10 +49,13 @@ $(BIN)/.engines: requirements-engines.txt $(BIN)/.installed
 	$(PIP) $(TORCH_INDEX) -r requirements-engines.txt
 	touch $@
 
+# launcher/too_old.py and launcher/pyz/main.py (the pyz's __main__.py) must parse on Python 2.7, to refuse it;
+# main.py does so before it reaches sys.implementation.
 lint: venv
 	$(BIN)/ruff check launcher tests build_pyz.py examples
 	$(BIN)/vermin --no-tips --violations -t=3.7- launcher
 	$(BIN)/vermin --no-tips --violations -t=2.7- -t=3.0- launcher/__init__.py launcher/too_old.py
+	$(BIN)/vermin --no-tips --violations -t=2.7- -t=3.0- --exclude sys.implementation launcher/pyz/main.py
 
 # The whole suite; the real-engine tests skip, saying why, until `make test-engines` installed the engines.
 test: lint build

@@ -15,8 +15,10 @@ few entries, and a start reads one of them:
   find, another implementation), compiled as they are imported; and for tracebacks.
 - ``__main__.py`` (stored, so zipimport needs no zlib for it either) and, for the refusal of Pythons older
   than 3.7, ``launcher/__init__.py`` and ``launcher/too_old.py``.
-``__main__.py`` serves the launcher's imports from the file of the running Python and runs the modules of
-START at once, each after those it imports, without the import system's work per module.
+``__main__.py`` (launcher/pyz/main.py) runs the start compiled into the file of the running Python
+(launcher/pyz/boot.py): it serves the launcher's imports from that file and runs the modules of START at once,
+each after those it imports, without the import system's work per module. Each Python compiles the file with
+launcher/pyz/compile.py.
 """
 
 import argparse
@@ -52,134 +54,22 @@ START = ("launcher", "launcher.log", "launcher.errors", "launcher.options", "lau
 # either (zlib costs 0.45 ms to import), but run only when imported.
 DRY = ("launcher.core.show",)
 
-# Parsable by Python 2 (and 3.6): the version check must run before anything older Pythons cannot read.
-# Compiled at every start (zipimport caches nothing), so it is kept short; the rest is BOOT.
-MAIN = b'''import sys
-
-if sys.version_info < (3, 7):
-    from launcher.too_old import refuse
-
-    sys.exit(refuse())
-from marshal import loads
-
-try:  # the launcher compiled for this Python at build time, else its sources (build_pyz.py)
-    from _frozen_importlib_external import MAGIC_NUMBER
-
-    _boot, _modules = loads(__loader__.get_data("%s/pyc/%s-%s.marshal" % (
-        sys.path[0], sys.implementation.cache_tag, MAGIC_NUMBER.hex())))
-except (ImportError, OSError):
-    _boot, _modules = loads(__loader__.get_data(sys.path[0] + "/sources.marshal"))
-exec(_boot)
-'''
-
-# Run by MAIN with _modules = {module: (is package, archive name, form, data)}, form "code" (the code object,
-# unmarshalled with the file), "zlib" (the marshalled code, compressed) or "source" (data: the source, or None:
-# it is in sources.marshal).
-# The build puts BUNDLE (the bytecode file's name, None for the sources) and START before it.
-BOOT = '''
-from _frozen_importlib import ModuleSpec
-
-
-class Bytecode(object):
-    """Finds and loads the launcher's modules from _modules: one read of the archive for all of them."""
-
-    archive = sys.path[0]
-    bundle = BUNDLE  # what --version shows
-
-    def find_spec(self, name, path=None, target=None):
-        entry = _modules.get(name)
-        if entry is None:
-            return None
-        spec = ModuleSpec(name, self, origin=self.archive + "/" + entry[1], is_package=entry[0])
-        spec.has_location = True
-        if entry[0]:
-            spec.submodule_search_locations = [spec.origin.rpartition("/")[0]]
-        return spec
-
-    def create_module(self, spec):
-        return None
-
-    def exec_module(self, module):
-        exec(self.code(module.__name__), module.__dict__)
-
-    def code(self, name):
-        package, arcname, form, data = _modules[name]
-        if form == "code":
-            return data
-        if form == "zlib":
-            from zlib import decompress
-
-            return loads(decompress(data))
-        return compile(data or self.source(name), arcname, "exec", dont_inherit=True)
-
-    def source(self, name):
-        return loads(__loader__.get_data(self.archive + "/sources.marshal"))[1][name][3]
-
-    def get_source(self, name):  # for tracebacks
-        return self.source(name).decode("utf-8")
-
-
-def start(finder):
-    """Run the modules of a plain start, each after those it imports, as the import system would but
-    without its work per module (about 35 us each)."""
-    for name in START:
-        spec = finder.find_spec(name)
-        module = type(sys)(name)
-        module.__spec__, module.__loader__, module.__file__ = spec, finder, spec.origin
-        package = spec.submodule_search_locations is not None
-        if package:
-            module.__path__ = spec.submodule_search_locations
-        module.__package__ = name if package else name.rpartition(".")[0]
-        sys.modules[name] = module
-        finder.exec_module(module)
-        parent, _, child = name.rpartition(".")
-        if parent:
-            setattr(sys.modules[parent], child, module)
-
-
-sys.meta_path.insert(0, Bytecode())
-start(sys.meta_path[0])
-from launcher.cli import main
-
-sys.exit(main())
-'''
-
-# What each interpreter runs to compile BOOT and the modules: argv = output, folder, then form:file for each
-# module (its form in _modules; the code of "code" ones is marshalled with the rest). Prints the file's name:
-# cache tag and magic number, which zipimport also checks.
-COMPILE = r"""
-import marshal, os, sys, zlib
-from importlib.util import MAGIC_NUMBER
-out, src = sys.argv[1:3]
-bundle = "pyc/%s-%s.marshal" % (sys.implementation.cache_tag, MAGIC_NUMBER.hex())
-modules = {}
-for arg in sys.argv[3:]:
-    form, name = arg.split(":", 1)
-    package = name.endswith("/__init__.py")
-    module = name[:-len("/__init__.py") if package else -len(".py")].replace("/", ".")
-    code = None
-    if form != "source":
-        with open(os.path.join(src, name), "rb") as f:
-            code = compile(f.read(), name, "exec", dont_inherit=True, optimize=2)  # no docstrings: launcher/ reads none
-    modules[module] = (package, name, form, zlib.compress(marshal.dumps(code), 9) if form == "zlib" else code)
-boot = compile("BUNDLE = %r\n" % bundle + sys.stdin.read(), "__main__.py", "exec", dont_inherit=True)
-with open(out, "wb") as f:
-    f.write(marshal.dumps((boot, modules)))
-print(bundle)
-"""
+# The pyz's own start (launcher/pyz/__init__.py): read by the build, never packed as a module of the launcher.
+PYZ = os.path.join(ROOT, "launcher", "pyz")
+NOT_MODULES = ("launcher/__main__.py", "launcher/pyz/")
 
 
 def sources():
-    """{archive name: bytes} of the app's Python files."""
-    files = {"__main__.py": MAIN}
+    """{archive name: bytes} of the app's Python files: launcher/'s modules, and launcher/pyz/main.py as
+    __main__.py."""
+    files = {"__main__.py": _read(os.path.join(PYZ, "main.py"))}
     for folder, dirs, names in os.walk(os.path.join(ROOT, "launcher")):
         dirs[:] = [d for d in dirs if d != "__pycache__"]
         for name in names:
             path = os.path.join(folder, name)
             arcname = os.path.relpath(path, ROOT).replace(os.sep, "/")
-            if name.endswith(".py") and arcname != "launcher/__main__.py":
-                with open(path, "rb") as f:
-                    files[arcname] = f.read()
+            if name.endswith(".py") and not arcname.startswith(NOT_MODULES):
+                files[arcname] = _read(path)
     return files
 
 
@@ -197,19 +87,16 @@ def compile_all(files, pythons, strict):
     """{archive name: bytes}: the launcher's modules compiled by each interpreter (pyc/...), the first one
     of each version winning. An interpreter that cannot run or is too old is skipped, unless ``strict``
     (given with --python), where that is an error."""
-    names = []  # form:file, START's modules first and in order, then the others
-    for name in sorted(n for n in files if n.startswith("launcher/")):
-        module = module_name(name)[0]
-        form = "code" if module in START + DRY else "source" if name.startswith(SOURCE_ONLY) else "zlib"
-        names.append((START.index(module) if module in START else len(START), "%s:%s" % (form, name)))
-    names = [name for _, name in sorted(names)]
+    ordered = []  # START's modules first and in order, then the others
+    for arcname in sorted(n for n in files if n.startswith("launcher/")):
+        module, package = module_name(arcname)
+        form = "code" if module in START + DRY else "source" if arcname.startswith(SOURCE_ONLY) else "zlib"
+        ordered.append((START.index(module) if module in START else len(START), form, arcname, module, package))
+    modules = {module: (package, arcname, form, files[arcname])
+               for _, form, arcname, module, package in sorted(ordered)}
+    job = marshal.dumps(start_code() + (modules,), 4)  # launcher/pyz/compile.py reads it
     found = {}
     with tempfile.TemporaryDirectory(prefix="sm-train-build-") as tmp:
-        for name in files:
-            if name.startswith("launcher/"):
-                os.makedirs(os.path.dirname(os.path.join(tmp, name)), exist_ok=True)
-                with open(os.path.join(tmp, name), "wb") as f:
-                    f.write(files[name])
         out = os.path.join(tmp, "out.marshal")
         for python in pythons:
             if not _is_supported(python):
@@ -219,9 +106,8 @@ def compile_all(files, pythons, strict):
             # A fixed hash seed: frozenset constants (`x in {"a", "b"}`) are marshalled in hash order. No column
             # ranges (3.11+; older Pythons ignore the option): tracebacks keep their lines, and a tenth less code
             # to read at every start.
-            run = subprocess.run([python, "-S", "-s", "-X", "no_debug_ranges", "-c", COMPILE, out, tmp] + names,
-                                 stdout=subprocess.PIPE, input=boot_source().encode(),
-                                 env={"PYTHONHASHSEED": "0", "PATH": os.defpath})
+            run = subprocess.run([python, "-S", "-s", "-X", "no_debug_ranges", os.path.join(PYZ, "compile.py"), out],
+                                 stdout=subprocess.PIPE, input=job, env={"PYTHONHASHSEED": "0", "PATH": os.defpath})
             if run.returncode != 0:
                 raise SystemExit("build_pyz: %s could not compile the launcher" % python)
             name = run.stdout.decode().strip()
@@ -231,15 +117,22 @@ def compile_all(files, pythons, strict):
     return found
 
 
-def boot_source():
-    """BOOT with START (COMPILE adds BUNDLE, the bytecode file's name)."""
-    return "START = %r\n%s" % (START, BOOT)
+def start_code():
+    """(launcher/pyz/boot.py, the line that runs it): %r in the line is for the bytecode file's name, None in
+    sources.marshal."""
+    call = "boot(_modules, __loader__, %%r, %r)\n" % (START,)
+    return _read(os.path.join(PYZ, "boot.py")).decode("utf-8"), call
 
 
 def module_name(arcname):
     """launcher/core/__init__.py -> (launcher.core, True); launcher/cli.py -> (launcher.cli, False)"""
     package = arcname.endswith("/__init__.py")
     return arcname[:-len("/__init__.py") if package else -len(".py")].replace("/", "."), package
+
+
+def _read(path):
+    with open(path, "rb") as f:
+        return f.read()
 
 
 def _is_supported(python):
@@ -261,7 +154,8 @@ def entries(pythons=None):
         module, package = module_name(arcname)
         modules[module] = (package, arcname, "source", files[arcname])
     # Read by every Python 3.7+, whichever built it: marshal format 4, the newest that 3.7 reads.
-    found["sources.marshal"] = marshal.dumps(("BUNDLE = None\n" + boot_source(), modules), 4)
+    boot, call = start_code()
+    found["sources.marshal"] = marshal.dumps((boot + call % (None,), modules), 4)
     found.update(compile_all(files, find_pythons() if pythons is None else pythons, strict=pythons is not None))
     return sorted(found.items())
 
