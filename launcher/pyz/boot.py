@@ -6,63 +6,57 @@ import sys
 from _frozen_importlib import ModuleSpec
 
 
-def boot(modules, loader, bytecode_file, start):
-    """Serve the launcher's imports from ``modules`` (``loader``: the archive's, ``bytecode_file``: None for the
-    sources), run the modules of ``start``, then the launcher.
+class Bytecode(object):
+    """Finds and loads the launcher's modules from ``modules``: one read of the archive for all of them.
 
     ``modules``: {module: (is package, archive name, form, data)}, form "code" (the code object, unmarshalled with
     the file), "zlib" (the marshalled code, compressed) or "source" (data: the source, or None: it is in
-    sources.marshal)."""
+    sources.marshal). ``loader``: the archive's; ``bundle``: the bytecode file's name, None for the sources."""
 
-    # Defined here, the finder reads boot's arguments as closure cells: no lookup of its attributes per import
-    # (callgrind: about 20,000 instructions a start on 3.7). And the start stays one function: each one more
-    # costs every start its unmarshalling.
-    class Bytecode:
-        """Finds and loads the launcher's modules from ``modules``: one read of the archive for all of them."""
+    def __init__(self, modules, loader, bundle):
+        self.modules, self.loader, self.archive = modules, loader, sys.path[0]
+        self.bundle = bundle  # what --version shows
 
-        archive = sys.path[0]
-        bundle = bytecode_file  # what --version shows
-
-        def find_spec(self, name, path=None, target=None):
-            entry = modules.get(name)
-            if entry is None:
-                return None
-            spec = ModuleSpec(name, self, origin=self.archive + "/" + entry[1], is_package=entry[0])
-            spec.has_location = True
-            if entry[0]:
-                spec.submodule_search_locations = [spec.origin.rpartition("/")[0]]
-            return spec
-
-        def create_module(self, spec):
+    def find_spec(self, name, path=None, target=None):
+        entry = self.modules.get(name)
+        if entry is None:
             return None
+        spec = ModuleSpec(name, self, origin=self.archive + "/" + entry[1], is_package=entry[0])
+        spec.has_location = True
+        if entry[0]:
+            spec.submodule_search_locations = [spec.origin.rpartition("/")[0]]
+        return spec
 
-        def exec_module(self, module):
-            exec(self.code(module.__name__), module.__dict__)
+    def create_module(self, spec):
+        return None
 
-        def code(self, name):
-            package, arcname, form, data = modules[name]
-            if form == "code":
-                return data
-            if form == "zlib":
-                from marshal import loads
-                from zlib import decompress
+    def exec_module(self, module):
+        exec(self.code(module.__name__), module.__dict__)
 
-                return loads(decompress(data))
-            return compile(data or self.source(name), arcname, "exec", dont_inherit=True)
-
-        def source(self, name):
+    def code(self, name):
+        package, arcname, form, data = self.modules[name]
+        if form == "code":
+            return data
+        if form == "zlib":
             from marshal import loads
+            from zlib import decompress
 
-            return loads(loader.get_data(self.archive + "/sources.marshal"))[1][name][3]
+            return loads(decompress(data))
+        return compile(data or self.source(name), arcname, "exec", dont_inherit=True)
 
-        def get_source(self, name):  # for tracebacks
-            return self.source(name).decode("utf-8")
+    def source(self, name):
+        from marshal import loads
 
-    finder = Bytecode()
-    sys.meta_path.insert(0, finder)
-    # START's modules, each after those it imports, run as the import system would run them but without its
-    # work per module (about 35 us each).
-    for name in start:
+        return loads(self.loader.get_data(self.archive + "/sources.marshal"))[1][name][3]
+
+    def get_source(self, name):  # for tracebacks
+        return self.source(name).decode("utf-8")
+
+
+def run_modules(finder, names):
+    """Run the modules ``names``, each after those it imports, as the import system would run them but without
+    its work per module (about 35 us each)."""
+    for name in names:
         spec = finder.find_spec(name)
         module = type(sys)(name)
         module.__spec__, module.__loader__, module.__file__ = spec, finder, spec.origin
@@ -75,6 +69,13 @@ def boot(modules, loader, bytecode_file, start):
         parent, _, child = name.rpartition(".")
         if parent:
             setattr(sys.modules[parent], child, module)
+
+
+def boot(modules, loader, bytecode_file, start):
+    """Serve the launcher's imports from ``modules``, run the modules of ``start``, then the launcher."""
+    finder = Bytecode(modules, loader, bytecode_file)
+    sys.meta_path.insert(0, finder)
+    run_modules(finder, start)
     from launcher.cli import main
 
     sys.exit(main())
