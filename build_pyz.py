@@ -37,7 +37,7 @@ ROOT = os.path.dirname(os.path.abspath(__file__))
 SHEBANG = b"#!/usr/bin/env python3\n"
 EPOCH = (1980, 1, 1, 0, 0, 0)
 OLDEST = (3, 7)
-MINORS = range(7, 15)  # python3.7 ... python3.14, the versions the tests look for (tests/pythons.py)
+MINORS = range(7, 15)  # python3.7 ... python3.14, the versions the tests look for (tests/support/pythons.py)
 # Left out of the bytecode, to keep the pyz under 1 MB with seven Pythons' worth: the AWS client, the code
 # fetch and the intermediate output (~24 ms to compile, beside network round trips) and `local` (~6 ms, once per
 # local run; its hosts' starts use the bytecode). Their modules are compiled from the sources when imported.

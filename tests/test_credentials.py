@@ -1,4 +1,4 @@
-"""launcher.aws.credentials: botocore's chain, each source against a loopback stub (tests/credential_stubs.py)
+"""launcher.aws.credentials: botocore's chain, each source against a loopback stub (tests/support/credential_stubs.py)
 or moto, compared with botocore's own choice (boto3 1.44.8, test-only) for the same files and variables.
 No test sends anything to 169.254.x: a guard on socket connect refuses it."""
 

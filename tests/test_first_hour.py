@@ -91,7 +91,7 @@ def test_dry_run_stderr_has_only_warnings_and_errors(pyz, tmp_path):
 # --- the Pythons of this machine ------------------------------------------------------------------------
 
 def interpreters():
-    """(version, path) of each Python 3.7+ the tests find (tests/pythons.py), oldest first."""
+    """(version, path) of each Python 3.7+ the tests find (tests/support/pythons.py), oldest first."""
     found = [(version, pythons.interpreter(version)) for version in pythons.WANTED if version in pythons.found()]
     assert found, "no Python 3.7+ found"
     return found

@@ -1,4 +1,4 @@
-"""Golden parity: for every case recorded from sagemaker-training 5.1.4 (tests/record_golden.py), the
+"""Golden parity: for every case recorded from sagemaker-training 5.1.4 (tests/recorders/record_golden.py), the
 pyz's --print-env gives the same variables, argv, cwd and install steps, or the same error.
 
 Machine-dependent values are normalised here and only here:
@@ -120,7 +120,8 @@ def test_matches_toolkit(pyz, tmp_path, path):
 
     assert status == 0, doc["error"]
     ours = normalise(doc["env"], base, sys.executable)
-    assert "cpus" in golden, "recorded without the machine's CPU count: record it again (tests/record_golden.py)"
+    assert "cpus" in golden, ("recorded without the machine's CPU count: record it again "
+                              "(tests/recorders/record_golden.py)")
     theirs = cpus_of_this_machine(normalise(expected["env"], "<base>", "<python>"), golden["cpus"])
     code_dir = os.path.join(base, "code")
     code = os.path.join(env["SAGEMAKER_BASE_DIR"], "code").replace(base, "<base>")  # "<base>/code" but basedir_

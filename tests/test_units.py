@@ -22,7 +22,7 @@ TEXTS = ["1", " 7 ", "NaN", "-Infinity", "1e400", '"a"', '[1, "a", {"b": null}]'
          "\ufeff1", "1.0000000000000001", '"\\ud800"', "+1", "0x10", "[1,", "{\"a\" 1}", "tru", "  "]
 with open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "golden_toolkit", "toolkit.json"),
           encoding="utf-8") as f:
-    TOOLKIT = json.load(f)  # recorded from sagemaker-training 5.1.4 by tests/golden_toolkit/record.py
+    TOOLKIT = json.load(f)  # recorded from sagemaker-training 5.1.4 by tests/recorders/record_toolkit_golden.py
 
 
 

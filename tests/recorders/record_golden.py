@@ -1,6 +1,6 @@
 """Record what the official toolkit, sagemaker-training 5.1.4, does for each case of CASES.
 
-Usage: python3 tests/record_golden.py /path/to/venv-with-sagemaker-training-5.1.4/bin/python [NAME_PREFIX...]
+Usage: python3 tests/recorders/record_golden.py /path/to/venv-with-sagemaker-training-5.1.4/bin/python [NAME_PREFIX...]
 (with prefixes, only the cases whose names start with one of them are recorded again)
 
 Each case is an /opt/ml tree (config files as raw text, code files, variables, a GPU count served by a
@@ -17,8 +17,7 @@ import subprocess
 import sys
 import tempfile
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-GOLDEN = os.path.join(HERE, "golden")
+GOLDEN = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "golden")
 
 RC1 = {"current_host": "algo-1", "current_instance_type": "ml.m5.xlarge", "current_group_name": "homogeneousCluster",
        "hosts": ["algo-1"], "instance_groups": [{"instance_group_name": "homogeneousCluster",
