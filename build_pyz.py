@@ -45,7 +45,7 @@ SOURCE_ONLY = ("launcher/aws/", "launcher/fetch/", "launcher/intermediate/", "la
 # Files zipimport itself must find: the refusal of Pythons older than 3.7, which cannot read the rest.
 PLAIN = ("__main__.py", "launcher/__init__.py", "launcher/too_old.py")
 # The modules a plain start (`train`, one host, no fetch) imports, each after those it imports; a test keeps
-# this true (tests/test_first_hour.py).
+# this true (tests/test_startup_imports.py).
 START = ("launcher", "launcher.log", "launcher.errors", "launcher.options", "launcher.core", "launcher.jsonc",
          "launcher.core.hyperparameters", "launcher.core.layout", "launcher.start", "launcher.cli", "launcher.run",
          "launcher.run.launch", "launcher.masking", "launcher.core.awsfiles", "launcher.core.config",

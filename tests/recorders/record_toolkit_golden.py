@@ -1,6 +1,7 @@
-"""Record, from sagemaker-training 5.1.4 itself, the facts tests/test_units.py checks sm-train's pure stages
-against: the internal hyperparameter names, the entry-point pattern, and the toolkit's verdict on a sample of
-entry-point names (validate_entry_point, which adds the '.'/'..' segment rule to the pattern).
+"""Record, from sagemaker-training 5.1.4 itself, the facts tests/test_hyperparameters.py and tests/test_program.py
+check sm-train's pure stages against: the internal hyperparameter names, the entry-point pattern, and the
+toolkit's verdict on a sample of entry-point names (validate_entry_point, which adds the '.'/'..' segment rule to
+the pattern).
 
     python3 -m venv /tmp/tk && /tmp/tk/bin/pip install sagemaker-training==5.1.4
     /tmp/tk/bin/python tests/recorders/record_toolkit_golden.py
