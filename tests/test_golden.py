@@ -142,7 +142,7 @@ def test_matches_toolkit(pyz, tmp_path, path):
     assert [[a.replace(sys.executable, "<python>") for a in step] for step in before] == expected["install"]
 
 
-def test_enough_cases_cover_the_issue():
+def test_the_common_job_shapes_are_recorded():
     names = {os.path.basename(p)[:-5] for p in CASES}
     assert len(names) >= 15
     for required in ("minimal", "sdk_values", "odd_names", "value_types", "not_json", "internal_names",
@@ -151,7 +151,7 @@ def test_enough_cases_cover_the_issue():
         assert required in names
 
 
-def test_issue_13_cases_are_recorded():
+def test_the_cases_where_the_toolkit_crashes_or_differs_are_recorded():
     names = {os.path.basename(p)[:-5] for p in CASES}
     for required in ("deep_list_900", "deep_list_950", "deep_dict_900", "deep_resourceconfig_900", "newline_setup_py",
                      "basedir_trailing_slash", "basedir_dot", "basedir_double_slash", "basedir_dotdot",

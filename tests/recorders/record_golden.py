@@ -136,7 +136,7 @@ CASES = [
     case("error_space", hps(sagemaker_program="a b.py")),
     case("error_absolute", hps(sagemaker_program="/abs.py")),
     case("error_dot_segment", hps(sagemaker_program="./t.py")),
-] + [  # issue 13: deep values, the base dir as given, a final newline, non-string internal values
+] + [  # where the toolkit crashes or differs: deep values, base dirs as given, a final newline, non-strings
     case("deep_list_900", dict(hps(sagemaker_program="train.py"), d="[" * 900 + "]" * 900)),
     case("deep_list_950", dict(hps(sagemaker_program="train.py"), d="[" * 950 + "]" * 950)),
     case("deep_dict_900", dict(hps(sagemaker_program="train.py"), d='{"a":' * 899 + "{}" + "}" * 899,
@@ -158,7 +158,7 @@ CASES = [
                               ("log_level_true", "sagemaker_container_log_level", True))
 ]
 
-# Issue 13 section 1: the region boto3 finds, from AWS_DEFAULT_REGION and the shared files under HOME.
+# The region boto3 finds, from AWS_DEFAULT_REGION and the shared files under HOME.
 TRAIN = hps(sagemaker_program="train.py")
 CFG = ".aws/config"
 
