@@ -77,9 +77,9 @@ demo: build
 
 # Every figure prints its budget; the target fails when any is over (bench_fetch.py makes .venv-toolkit once).
 bench: build venv
-	status=0; $(PYTHON) tests/bench.py $(PYZ) || status=1; \
-	$(BIN)/python tests/bench_fetch.py $(PYZ) || status=1; \
-	$(BIN)/python tests/bench_intermediate.py $(PYZ) || status=1; exit $$status
+	status=0; $(PYTHON) tests/bench/bench.py $(PYZ) || status=1; \
+	$(BIN)/python tests/bench/bench_fetch.py $(PYZ) || status=1; \
+	$(BIN)/python tests/bench/bench_intermediate.py $(PYZ) || status=1; exit $$status
 
 clean:
 	rm -rf dist demo $(VENV) .venv-images .venv-toolkit .pytest_cache

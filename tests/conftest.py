@@ -7,8 +7,13 @@ import sys
 
 import pytest
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, ROOT)
+TESTS = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(TESTS)
+# The repository (build_pyz, launcher), the stubs and helpers the tests import (support/), and the recorders,
+# whose case definitions the tests share (recorders/); the benchmarks are scripts, never imported.
+for _folder in (os.path.join(TESTS, "recorders"), os.path.join(TESTS, "support"), ROOT):
+    sys.path.insert(0, _folder)
+collect_ignore = ["bench", "recorders", "support"]  # none of them holds a test
 
 import build_pyz  # noqa: E402
 

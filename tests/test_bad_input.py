@@ -101,7 +101,7 @@ CASES = [
     ("value_too_long_for_exec", tree(hps=dict(PROGRAM, big='"%s"' % ("v" * 200000))), [], {}, 1,
      ["SM_HPS", "131072 bytes"]),
     ("deep_json", tree(hps='{"a": %s1%s}' % ("[" * 100000, "]" * 100000)), [], {}, 1, ["hyperparameters.json"]),
-    # issue 13: the toolkit dies of a RecursionError (or, for a list as the program, an AttributeError)
+    # a value nested too deep: the toolkit dies of a RecursionError (or, for a list as the program, an AttributeError)
     ("deep_value_5000", tree(hps=dict(PROGRAM, d="[" * 5000 + "]" * 5000)), [], {}, 1,
      ['hyperparameter "d"', "more than 950 levels"]),
     ("deep_dict_5000", tree(hps=dict(PROGRAM, d='{"a":' * 4999 + "{}" + "}" * 4999)), [], {}, 1,

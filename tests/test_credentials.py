@@ -1,4 +1,4 @@
-"""launcher.aws.credentials: botocore's chain, each source against a loopback stub (tests/credential_stubs.py)
+"""launcher.aws.credentials: botocore's chain, each source against a loopback stub (tests/support/credential_stubs.py)
 or moto, compared with botocore's own choice (boto3 1.44.8, test-only) for the same files and variables.
 No test sends anything to 169.254.x: a guard on socket connect refuses it."""
 
@@ -8,6 +8,7 @@ import sys
 
 import botocore.exceptions
 import botocore.session
+import moto_server
 import pytest
 from credential_stubs import Stub, creds_doc, form, iso
 
@@ -286,21 +287,29 @@ def test_web_identity_errors_name_the_role_and_never_the_token(tmp_path, stub):
     assert_no_secret(str(e.value))
 
 
-def test_web_identity_against_motos_sts(tmp_path):
+@pytest.fixture
+def motos_sts():
+    """A moto server of the test's own, its authentication off while the test runs (AssumeRoleWithWebIdentity
+    is unsigned), whatever the S3 tests' moto_server.start() switched on earlier in the process."""
     from moto.server import ThreadedMotoServer
 
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0)
     server.start()
+    endpoint = "http://127.0.0.1:%d" % server._server.server_port
     try:
-        (tmp_path / "jwt").write_text("WEB-IDENTITY-JWT")
-        env = {"HOME": str(tmp_path), "AWS_WEB_IDENTITY_TOKEN_FILE": str(tmp_path / "jwt"),
-               "AWS_ROLE_ARN": "arn:aws:iam::123456789012:role/r", "BOTO_CONFIG": "",
-               "AWS_ENDPOINT_URL": "http://127.0.0.1:%d" % server._server.server_port,
-               "AWS_EC2_METADATA_DISABLED": "true"}
-        creds = credentials.resolve(env, region="us-west-2").get()
-        assert creds.access_key.startswith("ASIA") and creds.token and creds.expiry
+        with moto_server.authentication_off(endpoint):
+            yield endpoint
     finally:
         server.stop()
+
+
+def test_web_identity_against_motos_sts(tmp_path, motos_sts):
+    (tmp_path / "jwt").write_text("WEB-IDENTITY-JWT")
+    env = {"HOME": str(tmp_path), "AWS_WEB_IDENTITY_TOKEN_FILE": str(tmp_path / "jwt"),
+           "AWS_ROLE_ARN": "arn:aws:iam::123456789012:role/r", "BOTO_CONFIG": "",
+           "AWS_ENDPOINT_URL": motos_sts, "AWS_EC2_METADATA_DISABLED": "true"}
+    creds = credentials.resolve(env, region="us-west-2").get()
+    assert creds.access_key.startswith("ASIA") and creds.token and creds.expiry
 
 
 def test_credential_process_errors(tmp_path, stub):

@@ -1,5 +1,5 @@
 """sagemaker_submit_directory's local forms and hostile bundles, through the built pyz as a real start, against
-what sagemaker-training 5.1.4 did with the same bytes (tests/golden_extract/, tests/record_extract_golden.py):
+what sagemaker-training 5.1.4 did with the same bytes (tests/golden_extract/, tests/recorders/record_extract_golden.py):
 the same log records, the same tree in the code dir, nothing written outside it."""
 
 import json

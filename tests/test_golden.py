@@ -1,4 +1,4 @@
-"""Golden parity: for every case recorded from sagemaker-training 5.1.4 (tests/record_golden.py), the
+"""Golden parity: for every case recorded from sagemaker-training 5.1.4 (tests/recorders/record_golden.py), the
 pyz's --print-env gives the same variables, argv, cwd and install steps, or the same error.
 
 Machine-dependent values are normalised here and only here:
@@ -120,7 +120,8 @@ def test_matches_toolkit(pyz, tmp_path, path):
 
     assert status == 0, doc["error"]
     ours = normalise(doc["env"], base, sys.executable)
-    assert "cpus" in golden, "recorded without the machine's CPU count: record it again (tests/record_golden.py)"
+    assert "cpus" in golden, ("recorded without the machine's CPU count: record it again "
+                              "(tests/recorders/record_golden.py)")
     theirs = cpus_of_this_machine(normalise(expected["env"], "<base>", "<python>"), golden["cpus"])
     code_dir = os.path.join(base, "code")
     code = os.path.join(env["SAGEMAKER_BASE_DIR"], "code").replace(base, "<base>")  # "<base>/code" but basedir_
@@ -141,7 +142,7 @@ def test_matches_toolkit(pyz, tmp_path, path):
     assert [[a.replace(sys.executable, "<python>") for a in step] for step in before] == expected["install"]
 
 
-def test_enough_cases_cover_the_issue():
+def test_the_common_job_shapes_are_recorded():
     names = {os.path.basename(p)[:-5] for p in CASES}
     assert len(names) >= 15
     for required in ("minimal", "sdk_values", "odd_names", "value_types", "not_json", "internal_names",
@@ -150,7 +151,7 @@ def test_enough_cases_cover_the_issue():
         assert required in names
 
 
-def test_issue_13_cases_are_recorded():
+def test_the_cases_where_the_toolkit_crashes_or_differs_are_recorded():
     names = {os.path.basename(p)[:-5] for p in CASES}
     for required in ("deep_list_900", "deep_list_950", "deep_dict_900", "deep_resourceconfig_900", "newline_setup_py",
                      "basedir_trailing_slash", "basedir_dot", "basedir_double_slash", "basedir_dotdot",

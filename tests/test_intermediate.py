@@ -19,7 +19,7 @@ from credential_stubs import Stub, creds_doc
 from fault_proxy import FaultProxy
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-TREE = os.path.join(HERE, "intermediate_tree.py")
+TREE = os.path.join(HERE, "support", "intermediate_tree.py")
 with open(os.path.join(HERE, "golden_intermediate", "keys.json")) as _f:
     GOLDEN = json.load(_f)["cases"]
 ONE = ("import os, sys\nd = os.path.join(sys.argv[1], 'a')\nos.makedirs(d)\n"

@@ -1,14 +1,18 @@
-"""A real start creates the folders SageMaker always provides (model/, output/, output/data/, input/data/CHANNEL/)
-when the tree lacks them; a dry run and a start without a base dir create nothing."""
+"""The job tree a start is given, through the built pyz: no base dir at all says where to look, a tree kept by
+`local` for several hosts points at algo-1's, a code dir alone is a job. A real start creates the folders
+SageMaker always provides (model/, output/, output/data/, input/data/CHANNEL/) when the tree lacks them; a dry
+run and a start without a base dir create nothing."""
 
 import os
 import shutil
 
-from conftest import make_tree, run_pyz
+from conftest import clean_env, make_tree, run_pyz
 
 import build_pyz
 
+PROGRAM = {"sagemaker_program": '"train.py"'}
 RC = {"current_host": "algo-1", "hosts": ["algo-1"]}
+TRAIN = {"train.py": "print('ran')\n"}
 # Writes where SageMaker's folders are, as a program does that trusts them to exist.
 WRITES = """import os
 for name in ("SM_MODEL_DIR", "SM_OUTPUT_DATA_DIR", "SM_CHANNEL_TRAINING", "SM_CHANNEL_EVAL"):
@@ -18,6 +22,19 @@ print("ran")
 """
 
 
+def error_lines(stderr):
+    return [line for line in stderr.splitlines() if " ERROR " in line]
+
+
+def one_error(result, status):
+    stderr = result.stderr.decode()
+    assert result.returncode == status, stderr
+    assert "Traceback" not in stderr
+    lines = error_lines(stderr)
+    assert len(lines) == 1, stderr
+    return lines[0], stderr
+
+
 def snapshot(root):
     """Every folder and file under ``root``, relative to it."""
     found = set()
@@ -25,6 +42,33 @@ def snapshot(root):
         for name in dirs + files:
             found.add(os.path.relpath(os.path.join(folder, name), root))
     return found
+
+
+def test_no_base_dir_says_where_to_look(pyz, tmp_path):
+    missing = str(tmp_path / "opt" / "ml")
+    for args in ([], ["--print-env"]):
+        line, stderr = one_error(run_pyz(pyz, "--root", missing, *args), 1)
+        assert "%s does not exist" % missing in line
+        assert "--root DIR" in line and "DIR/algo-1" in line and "sm-train.pyz local" in line
+        assert "not found; using" not in stderr and "entry point" not in stderr
+    assert not os.path.exists(missing)
+
+
+def test_kept_multi_host_tree_points_at_algo_1(pyz, tmp_path):
+    kept = tmp_path / "tree"
+    for host in ("algo-1", "algo-2"):
+        make_tree(kept / host, PROGRAM, {}, dict(RC, current_host=host, hosts=["algo-1", "algo-2"]), TRAIN)
+    line, _ = one_error(run_pyz(pyz, "--root", str(kept)), 1)
+    assert "holds neither input/config/*.json nor code/" in line
+    assert line.endswith("give --root %s" % (kept / "algo-1"))
+    assert sorted(os.listdir(str(kept))) == ["algo-1", "algo-2"]  # no output/failure written into the user's dir
+
+
+def test_a_tree_with_only_a_code_dir_is_a_job(pyz, tmp_path):
+    root = str(tmp_path / "ml")
+    make_tree(root, code=TRAIN)
+    result = run_pyz(pyz, "--root", root, "--print-env", env=clean_env(SAGEMAKER_PROGRAM="train.py"))
+    assert result.returncode == 0, result.stderr.decode()
 
 
 def test_the_example_job_runs_from_a_clean_checkout(pyz, tmp_path):

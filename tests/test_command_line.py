@@ -1,5 +1,7 @@
-"""A first word that is not a command, not a program on PATH and not a file, but close to a command
-(`sm-train.pyz locl`), is a typo: the first line says which command was meant, before the job is read; 127."""
+"""The command line through the built pyz. A first word that is not a command, not a program on PATH and not a
+file, but close to a command (`sm-train.pyz locl`), is a typo: the first and only line says which command was
+meant, before the job is read; 127. A mistyped option of `local` names the option meant; 2. A program on PATH
+or a file path is never taken for a typo. A dry run's stderr carries only warnings and errors."""
 
 import os
 
@@ -8,6 +10,20 @@ from conftest import clean_env, make_tree, run_pyz
 
 PROGRAM = {"sagemaker_program": '"train.py"'}
 RC = {"current_host": "algo-1", "hosts": ["algo-1"]}
+TRAIN = {"train.py": "print('ran')\n"}
+
+
+def error_lines(stderr):
+    return [line for line in stderr.splitlines() if " ERROR " in line]
+
+
+def one_error(result, status):
+    stderr = result.stderr.decode()
+    assert result.returncode == status, stderr
+    assert "Traceback" not in stderr
+    lines = error_lines(stderr)
+    assert len(lines) == 1, stderr
+    return lines[0], stderr
 
 
 @pytest.mark.parametrize("word,meant", [("locl", "local"), ("lcoal", "local"), ("trian", "train"),
@@ -60,3 +76,28 @@ def test_a_bad_option_stays_a_usage_error(pyz, tmp_path):
     result = run_pyz(pyz, "--root", root, "--bogus", "locl")
     assert result.returncode == 2
     assert "unknown option '--bogus'" in result.stderr.decode()
+
+
+def test_mistyped_local_suggests_local(pyz, tmp_path):
+    root = make_tree(tmp_path / "ml", PROGRAM, {}, RC, TRAIN)
+    line, _ = one_error(run_pyz(pyz, "--root", root, "locl", "--code", "src"), 127)
+    assert "'locl' not found" in line and "did you mean `sm-train.pyz local`?" in line
+
+
+def test_mistyped_local_option_suggests_the_option(pyz, tmp_path):
+    line, _ = one_error(run_pyz(pyz, "local", "--chanel", "training=data"), 2)
+    assert "'--chanel'" in line and "did you mean --channel?" in line
+
+
+def test_dry_run_stderr_has_only_warnings_and_errors(pyz, tmp_path):
+    root = make_tree(tmp_path / "ml", PROGRAM, {}, RC, TRAIN)
+    dry = run_pyz(pyz, "--root", root, "--print-env")
+    assert dry.returncode == 0
+    assert dry.stderr.decode() == ""
+    real = run_pyz(pyz, "--root", root)
+    assert real.returncode == 0
+    assert "No GPUs detected" in real.stderr.decode() and "Invoking user script" in real.stderr.decode()
+    # a warning still reaches a dry run's stderr
+    os.remove(os.path.join(root, "input", "config", "inputdataconfig.json"))
+    dry = run_pyz(pyz, "--root", root, "--print-env")
+    assert [" WARNING " in line for line in dry.stderr.decode().splitlines()] == [True]

@@ -1,6 +1,6 @@
 """Record what the official toolkit, sagemaker-training 5.1.4, does for each case of CASES.
 
-Usage: python3 tests/record_golden.py /path/to/venv-with-sagemaker-training-5.1.4/bin/python [NAME_PREFIX...]
+Usage: python3 tests/recorders/record_golden.py /path/to/venv-with-sagemaker-training-5.1.4/bin/python [NAME_PREFIX...]
 (with prefixes, only the cases whose names start with one of them are recorded again)
 
 Each case is an /opt/ml tree (config files as raw text, code files, variables, a GPU count served by a
@@ -17,8 +17,7 @@ import subprocess
 import sys
 import tempfile
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-GOLDEN = os.path.join(HERE, "golden")
+GOLDEN = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "golden")
 
 RC1 = {"current_host": "algo-1", "current_instance_type": "ml.m5.xlarge", "current_group_name": "homogeneousCluster",
        "hosts": ["algo-1"], "instance_groups": [{"instance_group_name": "homogeneousCluster",
@@ -137,7 +136,7 @@ CASES = [
     case("error_space", hps(sagemaker_program="a b.py")),
     case("error_absolute", hps(sagemaker_program="/abs.py")),
     case("error_dot_segment", hps(sagemaker_program="./t.py")),
-] + [  # issue 13: deep values, the base dir as given, a final newline, non-string internal values
+] + [  # where the toolkit crashes or differs: deep values, base dirs as given, a final newline, non-strings
     case("deep_list_900", dict(hps(sagemaker_program="train.py"), d="[" * 900 + "]" * 900)),
     case("deep_list_950", dict(hps(sagemaker_program="train.py"), d="[" * 950 + "]" * 950)),
     case("deep_dict_900", dict(hps(sagemaker_program="train.py"), d='{"a":' * 899 + "{}" + "}" * 899,
@@ -159,7 +158,7 @@ CASES = [
                               ("log_level_true", "sagemaker_container_log_level", True))
 ]
 
-# Issue 13 section 1: the region boto3 finds, from AWS_DEFAULT_REGION and the shared files under HOME.
+# The region boto3 finds, from AWS_DEFAULT_REGION and the shared files under HOME.
 TRAIN = hps(sagemaker_program="train.py")
 CFG = ".aws/config"
 

@@ -1,11 +1,11 @@
 """Record what sagemaker-training 5.1.4 with the PyTorch framework container's toolkit does for each case of
-tests/distributed_cases.py: which runner it picks, the command it would start (argv, cwd) and the variables it
+tests/support/distributed_cases.py: which runner it picks, the command it would start (argv, cwd) and the variables it
 sets or changes. Output: tests/golden_distributed/<case>.json.
 
 Usage:
     python3 -m venv /tmp/tk && /tmp/tk/bin/pip install sagemaker-training==5.1.4
     python3 -m venv /tmp/pttk && /tmp/pttk/bin/pip install --no-deps sagemaker-pytorch-training==3.0.0
-    python3 tests/record_distributed_golden.py /tmp/tk/bin/python /tmp/pttk/lib/python3.11/site-packages
+    python3 tests/recorders/record_distributed_golden.py /tmp/tk/bin/python /tmp/pttk/lib/python3.11/site-packages
 
 The toolkit runs its real `train` path (trainer.train -> sagemaker_pytorch_container.training.main ->
 entry_point.run -> the runner's run) inside that venv, with only the actions patched: process.check_error and
@@ -21,12 +21,12 @@ import subprocess
 import sys
 import tempfile
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, HERE)
+TESTS = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(TESTS, "support"))
 
 from distributed_cases import CASES, FAKE_NVIDIA_SMI, FAKE_SMDDPRUN  # noqa: E402
 
-GOLDEN = os.path.join(HERE, "golden_distributed")
+GOLDEN = os.path.join(TESTS, "golden_distributed")
 
 RECORDER = r'''
 import json, os, sys, time

@@ -1,10 +1,10 @@
 """Bench: what the launcher itself costs while it watches output/intermediate and uploads (sagemaker_s3_output),
-against moto's S3 on loopback (tests/moto_server.py). The launcher's own CPU time (utime + stime of its
+against moto's S3 on loopback (tests/support/moto_server.py). The launcher's own CPU time (utime + stime of its
 process, not the program's) and its peak RSS (VmHWM) are read from /proc while it runs, at the end of each
 phase of one job: idle watching, 1,000 small files, one 40 MiB file. For scale: the peak RSS of the same
 program under --supervise with no intermediate output, and the idle phase with polling instead of inotify.
 
-Usage: .venv/bin/python tests/bench_intermediate.py dist/sm-train.pyz  (moto and boto3 come from the venv)
+Usage: .venv/bin/python tests/bench/bench_intermediate.py dist/sm-train.pyz  (moto and boto3 come from the venv)
 """
 
 import json
@@ -16,8 +16,7 @@ import tempfile
 import threading
 import time
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, HERE)
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "support"))
 
 IDLE = 10.0
 PROGRAM = r"""

@@ -1,8 +1,8 @@
-"""Record what sagemaker-training 5.1.4 does with each source bundle of tests/bundles.py, and with each local form
-of sagemaker_submit_directory: its log records, the tree it leaves in the code dir, anything written outside it,
-and the error it raises. Written to tests/golden_extract/<case>.json; the tests never import the toolkit.
+"""Record what sagemaker-training 5.1.4 does with each source bundle of tests/support/bundles.py, and with each
+local form of sagemaker_submit_directory: its log records, the tree it leaves in the code dir, anything written
+outside it, and the error it raises. Written to tests/golden_extract/<case>.json; the tests never import the toolkit.
 
-Usage: /path/to/venv-with-sagemaker-training-5.1.4/bin/python tests/record_extract_golden.py
+Usage: /path/to/venv-with-sagemaker-training-5.1.4/bin/python tests/recorders/record_extract_golden.py
 (run as root, as a training container runs, with umask 022; the recording notes the Python version, since
 the toolkit adds the standard library's tarfile data filter where the interpreter has one).
 """
@@ -14,12 +14,12 @@ import shutil
 import sys
 import tempfile
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, HERE)
+TESTS = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(TESTS, "support"))
 
 import bundles  # noqa: E402
 
-GOLDEN = os.path.join(HERE, "golden_extract")
+GOLDEN = os.path.join(TESTS, "golden_extract")
 
 # The local forms: (case, what the submit directory names, relative to the scratch dir, and how to set it up).
 FORMS = ["dir_copy", "dir_is_code_dir", "single_file", "plain_tar", "missing_path", "code_dir_not_empty"]

@@ -4,7 +4,7 @@ on a clean interpreter: a fresh venv without pip, so no site-packages .pth file 
 import costs. The launch and --print-env figures are taken on every Python 3.7+ found on this machine (the
 same search as build_pyz.py). Exits 1 naming every figure over its budget. Leaves nothing behind.
 
-Usage: python3 tests/bench.py dist/sm-train.pyz [--runs N] [--python PATH ...]
+Usage: python3 tests/bench/bench.py dist/sm-train.pyz [--runs N] [--python PATH ...]
 """
 
 import argparse
@@ -17,8 +17,8 @@ import tempfile
 import time
 import zipapp
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, os.path.dirname(HERE))
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+sys.path.insert(0, ROOT)
 import build_pyz  # noqa: E402
 
 HOSTS = ["algo-%d" % i for i in range(1, 9)]
@@ -240,7 +240,7 @@ def run(pyz, work, args):
           % (peak_rss_mib(python, [python, "-c", "pass"], env),
              peak_rss_mib(python, [python, pyz, "train", "--root", typical], env)))
     print()
-    import bench_supervise  # tests/ is sys.path[0] when this file runs as a script
+    import bench_supervise  # tests/bench/ is sys.path[0] when this file runs as a script
 
     bench_supervise.report(bench_supervise.measure(pyz, python))
     if budgets.over:

@@ -1,7 +1,7 @@
 """--supervise figures for `make bench`: throughput of 100 MB written by the program, supervised against exec
 (stdout is inherited, stderr passes through the launcher), and the launcher's memory while it supervises.
 
-Usage: python3 tests/bench_supervise.py dist/sm-train.pyz [--runs N]
+Usage: python3 tests/bench/bench_supervise.py dist/sm-train.pyz [--runs N]
 """
 
 import argparse

@@ -1,11 +1,12 @@
-"""Record, from sagemaker-training 5.1.4 itself, the facts tests/test_units.py checks sm-train's pure stages
-against: the internal hyperparameter names, the entry-point pattern, and the toolkit's verdict on a sample of
-entry-point names (validate_entry_point, which adds the '.'/'..' segment rule to the pattern).
+"""Record, from sagemaker-training 5.1.4 itself, the facts tests/test_hyperparameters.py and tests/test_program.py
+check sm-train's pure stages against: the internal hyperparameter names, the entry-point pattern, and the
+toolkit's verdict on a sample of entry-point names (validate_entry_point, which adds the '.'/'..' segment rule to
+the pattern).
 
     python3 -m venv /tmp/tk && /tmp/tk/bin/pip install sagemaker-training==5.1.4
-    /tmp/tk/bin/python tests/golden_toolkit/record.py
+    /tmp/tk/bin/python tests/recorders/record_toolkit_golden.py
 
-Writes toolkit.json next to this file. Never imported by the tests.
+Writes tests/golden_toolkit/toolkit.json. Never imported by the tests.
 """
 
 import json
@@ -15,6 +16,7 @@ from importlib.metadata import version
 
 from sagemaker_training import errors, params, process
 
+GOLDEN = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "golden_toolkit", "toolkit.json")
 ALPHABET = "aZ9._+-/ \n\té$"
 
 
@@ -39,7 +41,7 @@ def main():
            "entry_points": [[name, accepted(name)] for name in names()]}  # last: written one entry a line
     head = json.dumps(doc, indent=1, ensure_ascii=False).split('\n "entry_points"')[0]
     entries = ",\n".join("  " + json.dumps(entry, ensure_ascii=False) for entry in doc["entry_points"])
-    with open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "toolkit.json"), "w", encoding="utf-8") as f:
+    with open(GOLDEN, "w", encoding="utf-8") as f:
         f.write(head + '\n "entry_points": [\n' + entries + "\n ]\n}\n")  # one name a line
 
 

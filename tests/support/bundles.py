@@ -1,5 +1,6 @@
-"""Source bundles for the extraction tests: gzip tars described as lists of members, built the same way by the
-recorder (tests/record_extract_golden.py, under the real toolkit) and by the tests, so both see the same bytes.
+"""Source bundles for the extraction tests: gzip tars described as lists of members, built the same way by
+the recorder (tests/recorders/record_extract_golden.py, under the real toolkit) and by the tests, so both see the
+same bytes.
 
 A member is a dict: ``name``, ``type`` (file, dir, symlink, hardlink, fifo, chr, blk), ``data`` (text, files),
 ``link`` (links), ``mode``. Deterministic: fixed mtimes, owners and gzip header.

@@ -1,11 +1,12 @@
 """Record the S3 keys that sagemaker-training 5.1.4's intermediate_output.start_sync gives: the tree of
-tests/intermediate_tree.py, and one file under a few sagemaker_s3_output / TRAINING_JOB_NAME forms (a trailing
-slash, no path, no job name, a doubled slash). Against moto (tests/moto_server.py, auth on); the toolkit runs
+tests/support/intermediate_tree.py, and one file under a few sagemaker_s3_output / TRAINING_JOB_NAME forms (a trailing
+slash, no path, no job name, a doubled slash). Against moto (tests/support/moto_server.py, auth on); the toolkit runs
 in its own venv, as in the other recordings, and the tests never import it. Written to
 tests/golden_intermediate/keys.json: keys relative to the location's bucket, the sha256 of each object, and
 the sha256 of each file's last version as the program saw it.
 
-Usage: .venv/bin/python tests/record_intermediate_golden.py /path/to/venv-with-sagemaker-training-5.1.4/bin/python
+Usage: .venv/bin/python tests/recorders/record_intermediate_golden.py \
+           /path/to/venv-with-sagemaker-training-5.1.4/bin/python
 """
 
 import hashlib
@@ -15,12 +16,12 @@ import subprocess
 import sys
 import tempfile
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, HERE)
+TESTS = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(TESTS, "support"))
 
 import moto_server  # noqa: E402
 
-TREE = os.path.join(HERE, "intermediate_tree.py")
+TREE = os.path.join(TESTS, "support", "intermediate_tree.py")
 # (case, sagemaker_s3_output, TRAINING_JOB_NAME or None for unset, the program: the tree or one nested file)
 CASES = [("tree", "s3://sm-bucket/golden/tree", "job-1", "tree"),
          ("trailing_slash", "s3://sm-bucket/golden/slash/", "job-1", "one"),
@@ -72,7 +73,7 @@ def record(toolkit_python):
                 objects[item["Key"]] = hashlib.sha256(body).hexdigest()
         cases[case] = {"sagemaker_s3_output": location, "TRAINING_JOB_NAME": job, "program": program,
                        "objects": objects, "files": files}
-    with open(os.path.join(HERE, "golden_intermediate", "keys.json"), "w") as f:
+    with open(os.path.join(TESTS, "golden_intermediate", "keys.json"), "w") as f:
         json.dump({"toolkit": "sagemaker-training 5.1.4", "cases": cases}, f, indent=1, sort_keys=True)
         f.write("\n")
 

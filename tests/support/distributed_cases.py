@@ -1,6 +1,6 @@
-"""The distributed cases shared by tests/record_distributed_golden.py (which records them from the real toolkit)
-and tests/test_distributed.py (which checks the pyz against the recordings), and the one place where both sides
-are normalised before they are compared.
+"""The distributed cases shared by tests/recorders/record_distributed_golden.py (which records them from the real
+toolkit) and tests/test_distributed.py (which checks the pyz against the recordings), and the one place where
+both sides are normalised before they are compared.
 
 Normalisation (``normalize``), and why each step is there:
 - the interpreter path -> "<PYTHON>": the toolkit's venv Python records, the test's Python runs the pyz;

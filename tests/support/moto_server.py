@@ -1,11 +1,14 @@
 """moto's server mode on 127.0.0.1 with request authentication on: a real S3 (and IAM, STS) API that checks every
-SigV4 signature and session token (reference §7). Test-only; the launcher never imports moto or boto3.
+SigV4 signature and session token. Test-only; the launcher never imports moto or boto3.
 
 ``start()`` returns a MotoS3: the endpoint, an IAM user's keys (Allow * on *), STS web-identity session
 credentials minted before auth was turned on, a bucket in us-west-2, and a boto3 client factory for setting
 up objects. moto keeps its state (users, buckets, the auth switch) per process, so ``start()`` starts one server
-per process and hands the same one to every caller; tests use keys of their own under the bucket."""
+per process and hands the same one to every caller; tests use keys of their own under the bucket.
+``authentication_off(endpoint)`` switches the authentication off for a while, for a test that makes unsigned
+calls: the switch is one per process, shared by every moto server in it."""
 
+import contextlib
 import json
 import logging
 import urllib.request
@@ -69,19 +72,38 @@ def start():
     role = iam.create_role(RoleName="SageMakerRole", AssumeRolePolicyDocument=json.dumps(policy))["Role"]["Arn"]
     iam.attach_role_policy(RoleName="SageMakerRole", PolicyArn=arn)
     moto.role_arn = role
-    # moto cannot serve an unsigned AssumeRoleWithWebIdentity once auth is on (§7.3): mint the session now.
+    # Once authentication is on, moto asks every request for a signature, AssumeRoleWithWebIdentity's unsigned
+    # one included (HTTP 500, its handler finding no Authorization header): mint the session now.
     minted = setup.client("sts", endpoint_url=moto.endpoint).assume_role_with_web_identity(
         RoleArn=role, RoleSessionName="job", WebIdentityToken="a-web-identity-token")["Credentials"]
     moto.session = {"access_key": minted["AccessKeyId"], "secret_key": minted["SecretAccessKey"],
                     "token": minted["SessionToken"]}
     setup.client("s3", endpoint_url=moto.endpoint).create_bucket(
         Bucket=BUCKET, CreateBucketConfiguration={"LocationConstraint": REGION})
-    enable = urllib.request.Request(moto.endpoint + "/moto-api/reset-auth", data=b"0", method="POST",
-                                    headers={"Content-Type": "text/plain"})
-    with urllib.request.urlopen(enable, timeout=10) as answer:
-        assert answer.status == 200
+    _reset_auth(moto.endpoint, "0")
     _running.append(moto)
     return moto
+
+
+def _reset_auth(endpoint, count):
+    """Set moto's count of requests served before authentication starts ("0": from now on; "inf": never),
+    process-wide; returns the previous count."""
+    request = urllib.request.Request(endpoint + "/moto-api/reset-auth", data=count.encode(), method="POST",
+                                     headers={"Content-Type": "text/plain"})
+    with urllib.request.urlopen(request, timeout=10) as answer:
+        assert answer.status == 200
+        return json.loads(answer.read().decode())["PREVIOUS_INITIAL_NO_AUTH_ACTION_COUNT"]
+
+
+@contextlib.contextmanager
+def authentication_off(endpoint):
+    """moto's request authentication off while in effect, then as it was: a test's unsigned calls must not
+    depend on whether start() ran earlier in the same process."""
+    previous = _reset_auth(endpoint, "inf")
+    try:
+        yield
+    finally:
+        _reset_auth(endpoint, previous)
 
 
 @pytest.fixture(scope="session")

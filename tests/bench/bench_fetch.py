@@ -3,7 +3,7 @@ time to the program's first line for sm-train against the real toolkit 5.1.4 on 
 object fetched by sm-train's S3 client against boto3's download_file from one fast loopback server, with both
 throughputs and sm-train's peak RSS. Prints each figure with its budget; exits 1 naming any figure over budget.
 
-Usage: .venv/bin/python tests/bench_fetch.py dist/sm-train.pyz [toolkit-python]
+Usage: .venv/bin/python tests/bench/bench_fetch.py dist/sm-train.pyz [toolkit-python]
 The toolkit runs from a scratch venv (made here in .venv-toolkit unless a python is given), never the project's."""
 
 import http.server
@@ -19,9 +19,9 @@ import tempfile
 import threading
 import time
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-ROOT = os.path.dirname(HERE)
-sys.path.insert(0, HERE)
+TESTS = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+ROOT = os.path.dirname(TESTS)
+sys.path.insert(0, os.path.join(TESTS, "support"))
 
 RUNS = 5
 BIG = 256 * 1024 * 1024
@@ -183,7 +183,7 @@ def throughput_figures():
         ours, theirs, rss = [], [], []
         for i in range(3):
             dest = os.path.join(top, "ours-%d" % i)
-            out = subprocess.run([sys.executable, "-I", "-S", "-c", DRIVER, os.path.dirname(HERE), endpoint, dest],
+            out = subprocess.run([sys.executable, "-I", "-S", "-c", DRIVER, ROOT, endpoint, dest],
                                  check=True, stdout=subprocess.PIPE).stdout.split()
             ours.append(BIG / float(out[0]) / 2 ** 20)
             rss.append(float(out[1]))

@@ -5,9 +5,9 @@ hyperparameters of CASES, up to the moment the SDK has written each host's confi
 docker-compose step is stubbed out, so nothing needs Docker or AWS. Never imported by the tests.
 
     python3 -m venv /tmp/sdkvenv && /tmp/sdkvenv/bin/pip install sagemaker==2.257.6
-    /tmp/sdkvenv/bin/python tests/golden_sdk/record.py
+    /tmp/sdkvenv/bin/python tests/recorders/record_sdk_golden.py
 
-Writes, next to this file:
+Writes, into tests/golden_sdk/:
   cases.json           [[key, value, the --hp token that gives that value], ...] (token null: --hps only)
   hyperparameters.json the file the SDK wrote, byte for byte
   sdk.json             the SDK version and the functions the values went through
@@ -18,7 +18,7 @@ import os
 import sys
 import tempfile
 
-HERE = os.path.dirname(os.path.abspath(__file__))
+GOLDEN = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "golden_sdk")
 
 # (key, value as the user writes it in Python / in an --hps file, the --hp token that means the same)
 CASES = [
@@ -97,12 +97,12 @@ def record():
     with open(os.path.join(root, host, "input", "config", "hyperparameters.json"), "rb") as f:
         written = f.read()
 
-    with open(os.path.join(HERE, "hyperparameters.json"), "wb") as f:
+    with open(os.path.join(GOLDEN, "hyperparameters.json"), "wb") as f:
         f.write(written)
-    with open(os.path.join(HERE, "cases.json"), "w") as f:
+    with open(os.path.join(GOLDEN, "cases.json"), "w") as f:
         json.dump([list(case) for case in CASES], f, indent=1)
         f.write("\n")
-    with open(os.path.join(HERE, "sdk.json"), "w") as f:
+    with open(os.path.join(GOLDEN, "sdk.json"), "w") as f:
         json.dump({"sagemaker": sagemaker.__version__, "python": sys.version.split()[0],
                    "estimator": "sagemaker.pytorch.PyTorch, instance_type=local",
                    "path": ["sagemaker.estimator.EstimatorBase._json_encode_hyperparameters (json.dumps per value)",
@@ -111,7 +111,7 @@ def record():
                             "sagemaker.local.image._write_json_file (json.dump, default separators)"]},
                   f, indent=1)
         f.write("\n")
-    print("recorded %d cases from sagemaker %s into %s" % (len(CASES), sagemaker.__version__, HERE))
+    print("recorded %d cases from sagemaker %s into %s" % (len(CASES), sagemaker.__version__, GOLDEN))
 
 
 if __name__ == "__main__":

@@ -2,7 +2,7 @@
 ETag and (on request) the object's CRC32 checksum, sending the body with sendfile so that the server is not the
 bottleneck. It checks no signature (moto does that in the correctness tests; it is too slow for 256 MB).
 
-``python tests/loopback_s3.py [MiB]`` fetches one object with sm-train's downloader and with boto3's
+``python tests/bench/loopback_s3.py [MiB]`` fetches one object with sm-train's downloader and with boto3's
 download_file, each in a fresh interpreter, and prints both throughputs and each one's peak RSS."""
 
 import base64
@@ -16,7 +16,7 @@ import tempfile
 import threading
 import zlib
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
 def serve(path):
