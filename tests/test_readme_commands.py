@@ -70,7 +70,10 @@ def test_the_quick_start_is_marked():
 def checkout_copy(pyz, where):
     """A fresh clone after `make build`: the tracked files, older than the pyz, which is copied in, so that make
     builds only its .sha256. A git repository of its own, to tell what the commands leave in it."""
-    listed = subprocess.run(["git", "ls-files", "-z"], cwd=build_pyz.ROOT, stdout=subprocess.PIPE, check=True)
+    listed = subprocess.run(["git", "ls-files", "-z"], cwd=build_pyz.ROOT, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE)
+    if listed.returncode != 0:
+        pytest.skip("%s is not a git checkout, so there is no clone to copy" % build_pyz.ROOT)
     past = time.time() - 3600
     for name in listed.stdout.decode().split("\0"):
         source = os.path.join(build_pyz.ROOT, name)
