@@ -33,7 +33,7 @@ venv: $(BIN)/.installed
 $(BIN)/.installed: requirements-dev.txt
 	@$(PYTHON) -c "import ensurepip" 2>/dev/null || { echo "make: $(PYTHON) -m venv needs ensurepip: on Debian or Ubuntu, apt-get install python3-venv" >&2; exit 1; }
 	$(PYTHON) -m venv $(VENV)
-	@echo "make: installing requirements-dev.txt into $(VENV) (the test tools, tens of MB)"
+	@echo "make: installing requirements-dev.txt into $(VENV) (the test tools: 66 MB to download, 375 MB on disk)"
 	$(PIP) -r requirements-dev.txt
 	touch $@
 
@@ -57,12 +57,16 @@ lint: venv
 	$(BIN)/vermin --no-tips --violations -t=2.7- -t=3.0- launcher/__init__.py launcher/too_old.py
 	$(BIN)/vermin --no-tips --violations -t=2.7- -t=3.0- --exclude sys.implementation launcher/pyz/main.py
 
+# pytest keeps the temporary folders of failed tests only: a passing run leaves none behind.
+PYTEST := $(BIN)/python -m pytest -q -rs -o tmp_path_retention_policy=failed
+
 # The whole suite; the real-engine tests skip, saying why, until `make test-engines` installed the engines.
 test: lint build
-	$(BIN)/python -m pytest -q -rs tests --ignore=tests/images
+	@echo "make: the whole suite, 3 to 6 minutes on 2 cores; a passing run leaves no test files in the temporary folder"
+	$(PYTEST) tests --ignore=tests/images
 
 test-engines: engines lint build
-	$(BIN)/python -m pytest -q -rs tests/test_distributed_engines.py
+	$(PYTEST) tests/test_distributed_engines.py
 
 # Real images against a Docker daemon of its own (root only; otherwise one line and a skip): tests/images/run.sh.
 test-images: build

@@ -191,7 +191,8 @@ def bytecode_folders(path):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    summary = " ".join(__doc__.split("\n\n")[0].split())  # the first paragraph, whole
+    parser = argparse.ArgumentParser(description=summary)
     parser.add_argument("--output", default=os.path.join(ROOT, "dist", "sm-train.pyz"))
     parser.add_argument("--python", action="append", metavar="PATH",
                         help="compile bytecode with this interpreter (repeatable); default: every python3.7+ "
