@@ -66,6 +66,21 @@ def print_env(pyz, root, *args, env=None):
     return result.returncode, json.loads(result.stdout.decode()), result.stderr.decode()
 
 
+def error_lines(stderr):
+    """The launcher's ERROR log lines in ``stderr`` (text)."""
+    return [line for line in stderr.splitlines() if " ERROR " in line]
+
+
+def one_error(result, status):
+    """The one ERROR line of a finished run that had to fail with ``status``, and its whole stderr."""
+    stderr = result.stderr.decode()
+    assert result.returncode == status, stderr
+    assert "Traceback" not in stderr
+    lines = error_lines(stderr)
+    assert len(lines) == 1, stderr
+    return lines[0], stderr
+
+
 def pytest_terminal_summary(terminalreporter):
     import pythons
 

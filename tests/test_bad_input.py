@@ -7,7 +7,7 @@ import json
 import os
 
 import pytest
-from conftest import clean_env, make_tree, run_pyz
+from conftest import clean_env, error_lines, make_tree, run_pyz
 
 PROGRAM = {"sagemaker_program": '"train.py"'}
 TRAIN = {"train.py": "print('ran')\n"}
@@ -164,10 +164,6 @@ def snapshot(root):
             else:
                 seen[rel] = "dir"
     return seen
-
-
-def error_lines(stderr):
-    return [line for line in stderr.splitlines() if " ERROR " in line]
 
 
 @pytest.mark.parametrize("build,args,extra,status,words", [c[1:] for c in CASES], ids=[c[0] for c in CASES])

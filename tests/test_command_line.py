@@ -6,24 +6,11 @@ or a file path is never taken for a typo. A dry run's stderr carries only warnin
 import os
 
 import pytest
-from conftest import clean_env, make_tree, run_pyz
+from conftest import clean_env, make_tree, one_error, run_pyz
 
 PROGRAM = {"sagemaker_program": '"train.py"'}
 RC = {"current_host": "algo-1", "hosts": ["algo-1"]}
 TRAIN = {"train.py": "print('ran')\n"}
-
-
-def error_lines(stderr):
-    return [line for line in stderr.splitlines() if " ERROR " in line]
-
-
-def one_error(result, status):
-    stderr = result.stderr.decode()
-    assert result.returncode == status, stderr
-    assert "Traceback" not in stderr
-    lines = error_lines(stderr)
-    assert len(lines) == 1, stderr
-    return lines[0], stderr
 
 
 @pytest.mark.parametrize("word,meant", [("locl", "local"), ("lcoal", "local"), ("trian", "train"),

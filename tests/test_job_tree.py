@@ -6,7 +6,7 @@ run and a start without a base dir create nothing."""
 import os
 import shutil
 
-from conftest import clean_env, make_tree, run_pyz
+from conftest import clean_env, make_tree, one_error, run_pyz
 
 import build_pyz
 
@@ -20,19 +20,6 @@ for name in ("SM_MODEL_DIR", "SM_OUTPUT_DATA_DIR", "SM_CHANNEL_TRAINING", "SM_CH
         f.write(name)
 print("ran")
 """
-
-
-def error_lines(stderr):
-    return [line for line in stderr.splitlines() if " ERROR " in line]
-
-
-def one_error(result, status):
-    stderr = result.stderr.decode()
-    assert result.returncode == status, stderr
-    assert "Traceback" not in stderr
-    lines = error_lines(stderr)
-    assert len(lines) == 1, stderr
-    return lines[0], stderr
 
 
 def snapshot(root):

@@ -9,15 +9,11 @@ import sys
 import time
 
 import pytest
-from conftest import clean_env, make_tree
+from conftest import clean_env, error_lines, make_tree
 
 PROGRAM = {"sagemaker_program": '"train.py"'}
 RC = {"current_host": "algo-1", "hosts": ["algo-1"]}
 TRAIN = {"train.py": "print('ran')\n"}
-
-
-def error_lines(stderr):
-    return [line for line in stderr.splitlines() if " ERROR " in line]
 
 
 def slow_probe_env(tmp_path):
