@@ -41,7 +41,8 @@ def test_the_start_up_bench_shows_every_budget_and_leaves_nothing_behind(pyz, tm
     assert all(" budget " in line for line in figures), out
     assert "a zipapp's own floor for --print-env" in out
     assert "--supervise: 4 MB written by the program" in out  # bench_supervise's figures, run by bench.py
-    assert out.rstrip().splitlines()[-1].startswith("bench: ")
+    # the summary: every figure within its budget, or those over it, which a quick run does not count against it
+    assert any(line.startswith("bench: ") for line in out.splitlines()), out
 
 
 def test_the_supervise_bench_shows_its_figures(pyz, tmp_path):
@@ -71,4 +72,4 @@ def test_the_instruction_counter_counts_under_callgrind(pyz, tmp_path):
     out = run_quick("bench_instructions.py", pyz, tmp_path)
     assert "launch, SDK json.dumps values" in out, out
     assert "then the program's own start" in out, out
-    assert out.rstrip().splitlines()[-1].startswith("bench-instructions: "), out
+    assert any(line.startswith("bench-instructions: ") for line in out.splitlines()), out
