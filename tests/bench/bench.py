@@ -4,7 +4,11 @@ on a clean interpreter: a fresh venv without pip, so no site-packages .pth file 
 import costs. The launch and --print-env figures are taken on every Python 3.7+ found on this machine (the
 same search as build_pyz.py). Exits 1 naming every figure over its budget. Leaves nothing behind.
 
-Usage: python3 tests/bench/bench.py dist/sm-train.pyz [--runs N] [--python PATH ...]
+--quick (what `make test` runs, so that a broken driver fails the tests): one round, one Python (the one running
+this file unless --python names others), the scaling trees a hundredth of their size, --supervise on 4 MB; every
+line is printed with its budget, but none is checked (one round on a shared machine is noise): exits 0.
+
+Usage: python3 tests/bench/bench.py dist/sm-train.pyz [--runs N] [--python PATH ...] [--quick]
 """
 
 import argparse
@@ -33,8 +37,10 @@ VALUES = {"sagemaker_program": "train.py", "sagemaker_container_log_level": 20, 
 SDK_JSON = {k: json.dumps(v) for k, v in VALUES.items()}
 ESTIMATOR_STR = {k: str(v) for k, v in VALUES.items()}
 
-LAUNCH_BUDGET = 1.10    # x the null zipapp, on every tree and every Python
-DRY_BUDGET = 2.2        # --print-env, x python -c pass
+LAUNCH_BUDGET = 1.15    # x the null zipapp, on every tree and every Python
+# --print-env, x python -c pass: a zipapp's own floor on that Python (measured in the same rounds) plus half a
+# python -c pass. A fixed ratio failed on 3.9, where runpy alone costs nearly 2x before any zipapp's first line.
+DRY_BUDGET_OVER_FLOOR = 0.5
 SCALE_BUDGET_MS = 50.0  # 10,000 hyperparameters, 1,000 hosts, 100 channels, beyond the typical tree
 SIZE_BUDGET_KB = 1000.0
 RSS_BUDGET_MIB = 15.0
@@ -44,6 +50,10 @@ def write_tree(root, hps, channels=CHANNELS, hosts=HOSTS):
     config = os.path.join(root, "input", "config")
     os.makedirs(config)
     os.makedirs(os.path.join(root, "code"))
+    # The folders SageMaker provides: a real start creates the missing ones, so without them the first start
+    # measured would also count their creation, which no start on SageMaker pays.
+    for folder in [("model",), ("output", "data")] + [("input", "data", name) for name in channels]:
+        os.makedirs(os.path.join(root, *folder))
     with open(os.path.join(root, "code", "train.py"), "w") as f:
         f.write("pass\n")
     rc = {"current_host": hosts[0], "hosts": hosts, "current_instance_type": "ml.m5.xlarge",
@@ -109,16 +119,31 @@ def peak_rss_mib(python, argv, env):
 class Budgets(object):
     """Prints each figure with its budget and remembers the ones over it."""
 
-    def __init__(self):
+    def __init__(self, checked=True):
         self.over = []
         self.where = ""  # the Python of the lines that follow, named in the summary
+        self.checked = checked  # False in a quick run: the lines show their budgets, the status ignores them
+        self.lines = 0
 
     def line(self, label, shown, value, budget, unit):
         ok = value <= budget
+        self.lines += 1
         if not ok:
             self.over.append("%s%s (%s, budget %s)" % (self.where, label.strip(), " ".join(shown.split()),
                                                       budget_text(budget, unit)))
         print("  %-44s %-22s budget %-8s %s" % (label, shown, budget_text(budget, unit), "ok" if ok else "OVER"))
+
+    def status(self, what="bench"):
+        """Prints the summary; the exit status: 1 when a checked figure is over its budget."""
+        print()
+        if self.over:
+            print("%s: %d figures over budget%s:" % (what, len(self.over), "" if self.checked else
+                                                       " (quick run: not checked, one round is noise)"))
+            for item in self.over:
+                print("  " + item)
+            return 1 if self.checked else 0
+        print("%s: %s" % (what, "every figure within its budget" if self.lines else "no figure with a budget here"))
+        return 0
 
 
 def budget_text(budget, unit):
@@ -161,12 +186,18 @@ def per_python(budgets, pyz, python, trees, null_pyz, env, runs):
         commands["launch " + name] = [python, pyz, "train", "--root", root]
         commands["dry " + name] = [python, pyz, "--root", root, "--print-env"]
     t = measure(commands, env, runs)
+    # The null zipapp starts Python twice (itself, then train.py): less one start, it is what any zipapp pays
+    # before its first line runs, the floor under the --print-env ratio.
+    floor = t.ratio("null zipapp", "python -c pass") - 1
     for kind, label, base, budget in (("launch ", "launch", "null zipapp", LAUNCH_BUDGET),
-                                      ("dry ", "--print-env", "python -c pass", DRY_BUDGET)):
+                                      ("dry ", "--print-env", "python -c pass", floor + DRY_BUDGET_OVER_FLOOR)):
         for name in trees:
             ratio = t.ratio(kind + name, base)
             budgets.line("  %s, %s" % (label, name), "%5.1f ms %6.3fx" % (t[kind + name] * 1e3, ratio), ratio,
                          budget, "x")
+    print("    null zipapp %.1f ms, python -c pass %.1f ms; a zipapp's own floor for --print-env: %.2fx "
+          "(its budget: the floor + %.2fx)" % (t["null zipapp"] * 1e3, t["python -c pass"] * 1e3, floor,
+                                              DRY_BUDGET_OVER_FLOOR))
     return t
 
 
@@ -175,7 +206,11 @@ def main():
     parser.add_argument("pyz")
     parser.add_argument("--runs", type=int, default=21)
     parser.add_argument("--python", action="append", help="an interpreter to measure (repeatable; default: all found)")
+    parser.add_argument("--quick", action="store_true", help="one round, tiny sizes, budgets shown but not checked")
     args = parser.parse_args()
+    if args.quick:
+        args.runs = 1
+        args.python = args.python or [sys.executable]
     pyz = os.path.abspath(args.pyz)
     with tempfile.TemporaryDirectory(prefix="sm-train-bench-") as work:
         return run(pyz, work, args)
@@ -188,10 +223,10 @@ def run(pyz, work, args):
     typical = trees["SDK json.dumps values"]
     train = os.path.join(typical, "code", "train.py")
     null_pyz = null_launcher(work, train)
-    budgets = Budgets()
+    budgets = Budgets(checked=not args.quick)
     found = pythons(args.python)
-    print("sm-train bench: %s, %d interleaved rounds, medians (of each round's ratio, for a ratio), a clean venv "
-          "per Python" % (pyz, args.runs))
+    print("sm-train bench%s: %s, %d interleaved rounds, medians (of each round's ratio, for a ratio), a clean venv "
+          "per Python" % (" (quick: budgets not checked)" if args.quick else "", pyz, args.runs))
     print("trees: the SDK's two encodings of %d hyperparameters, %d hosts, %d channels"
           % (len(VALUES), len(HOSTS), len(CHANNELS)))
     print()
@@ -200,24 +235,20 @@ def run(pyz, work, args):
         clean = clean_python(work, version, python)
         print("Python %s (null zipapp and python -c pass measured alongside)" % version)
         budgets.where = "Python %s: " % version
-        figures = per_python(budgets, pyz, clean, trees, null_pyz, env, args.runs)
-        # The null zipapp starts Python twice (itself, then train.py): less one start, it is what any zipapp
-        # pays before its first line runs, the floor under the --print-env ratio.
-        floor = figures.ratio("null zipapp", "python -c pass") - 1
-        print("    null zipapp %.1f ms, python -c pass %.1f ms; a zipapp's own floor for --print-env: %.2fx"
-              % (figures["null zipapp"] * 1e3, figures["python -c pass"] * 1e3, floor))
+        per_python(budgets, pyz, clean, trees, null_pyz, env, args.runs)
         if python == sys.executable or builder is None or version == "%d.%d" % sys.version_info[:2]:
             builder = (version, clean)
     version, python = builder
     budgets.where = ""
     print()
     print("scaling, --print-env on Python %s: work beyond the SDK json.dumps tree" % version)
-    hps = dict(SDK_JSON, **{"h%05d" % i: json.dumps(i) for i in range(10000)})
-    scaled = {"10,000 hyperparameters": write_tree(os.path.join(work, "hps"), hps),
-              "1,000 hosts": write_tree(os.path.join(work, "hosts"), SDK_JSON,
-                                        hosts=["algo-%d" % i for i in range(1, 1001)]),
-              "100 channels": write_tree(os.path.join(work, "channels"), SDK_JSON,
-                                         channels=["ch%03d" % i for i in range(100)])}
+    n_hps, n_hosts, n_channels = (100, 10, 10) if args.quick else (10000, 1000, 100)
+    hps = dict(SDK_JSON, **{"h%05d" % i: json.dumps(i) for i in range(n_hps)})
+    scaled = {"{:,} hyperparameters".format(n_hps): write_tree(os.path.join(work, "hps"), hps),
+              "{:,} hosts".format(n_hosts): write_tree(os.path.join(work, "hosts"), SDK_JSON,
+                                                      hosts=["algo-%d" % i for i in range(1, n_hosts + 1)]),
+              "{:,} channels".format(n_channels): write_tree(os.path.join(work, "channels"), SDK_JSON,
+                                                            channels=["ch%03d" % i for i in range(n_channels)])}
     commands = {"typical": [python, pyz, "--root", typical, "--print-env"]}
     commands.update((name, [python, pyz, "--root", root, "--print-env"]) for name, root in scaled.items())
     t = measure(commands, env, args.runs)
@@ -242,16 +273,9 @@ def run(pyz, work, args):
     print()
     import bench_supervise  # tests/bench/ is sys.path[0] when this file runs as a script
 
-    bench_supervise.report(bench_supervise.measure(pyz, python))
-    if budgets.over:
-        print()
-        print("bench: %d figures over budget:" % len(budgets.over))
-        for item in budgets.over:
-            print("  " + item)
-        return 1
-    print()
-    print("bench: every figure within its budget")
-    return 0
+    mib = bench_supervise.QUICK_MIB if args.quick else bench_supervise.MIB_WRITTEN
+    bench_supervise.report(bench_supervise.measure(pyz, python, runs=1 if args.quick else 5, mib=mib), mib=mib)
+    return budgets.status()
 
 
 if __name__ == "__main__":

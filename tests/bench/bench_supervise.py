@@ -1,7 +1,9 @@
 """--supervise figures for `make bench`: throughput of 100 MB written by the program, supervised against exec
 (stdout is inherited, stderr passes through the launcher), and the launcher's memory while it supervises.
 
-Usage: python3 tests/bench/bench_supervise.py dist/sm-train.pyz [--runs N]
+--quick (what `make test` runs, so that a broken driver fails the tests): one round on 4 MB.
+
+Usage: python3 tests/bench/bench_supervise.py dist/sm-train.pyz [--runs N] [--quick]
 """
 
 import argparse
@@ -15,6 +17,8 @@ import tempfile
 import time
 
 MIB = 1024 * 1024
+MIB_WRITTEN = 100  # per stream and run: long enough that the start-up is a small part of it
+QUICK_MIB = 4
 FLOOD = """
 import os, sys, time
 fd, total, ready = int(sys.argv[1]), int(sys.argv[2]) * 1024 * 1024, sys.argv[3]
@@ -71,7 +75,7 @@ def status_mib(pid, field):
     return float("nan")
 
 
-def measure(pyz, python=sys.executable, runs=5, mib=100):
+def measure(pyz, python=sys.executable, runs=5, mib=MIB_WRITTEN):
     """The figures, as a dict: seconds and supervise/exec ratios per stream, the launcher's RSS in MiB."""
     with tempfile.TemporaryDirectory(prefix="sm-train-bench-supervise-") as work:
         return _measure(pyz, python, runs, mib, work)
@@ -97,7 +101,7 @@ def _measure(pyz, python, runs, mib, work):
         figures["%s_ratio" % stream] = figures["%s_supervise_s" % stream] / figures["%s_exec_s" % stream]
         figures["%s_supervise_mib_per_s" % stream] = mib / figures["%s_supervise_s" % stream]
 
-    # The launcher's memory after it passed 100 MB of stderr through, read while the program still runs.
+    # The launcher's memory after it passed all of stderr through, read while the program still runs.
     ready = os.path.join(work, "ready")
     proc = subprocess.Popen(command("supervise", 2, ready), env=env, stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL)
@@ -113,7 +117,7 @@ def _measure(pyz, python, runs, mib, work):
     return figures
 
 
-def report(figures, mib=100):
+def report(figures, mib=MIB_WRITTEN):
     print("--supervise: %d MB written by the program, read through pipes, medians" % mib)
     for stream, how in (("stdout", "inherited"), ("stderr", "through the launcher")):
         print("  %s (%s): exec %.0f ms, supervised %.0f ms, %.2fx (%.0f MiB/s)"
@@ -127,8 +131,10 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("pyz")
     parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--quick", action="store_true", help="one round on %d MB" % QUICK_MIB)
     args = parser.parse_args()
-    report(measure(os.path.abspath(args.pyz), runs=args.runs))
+    runs, mib = (1, QUICK_MIB) if args.quick else (args.runs, MIB_WRITTEN)
+    report(measure(os.path.abspath(args.pyz), runs=runs, mib=mib), mib=mib)
 
 
 if __name__ == "__main__":
