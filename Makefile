@@ -1,11 +1,12 @@
-# sm-train: build, demo, test, bench, lint. Needs only python3 and make; tools go into .venv.
+# sm-train: build, demo, test, bench, lint, release. Needs only python3 and make; tools go into .venv.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-PYZ := dist/sm-train.pyz
+DIST := dist
+PYZ := $(DIST)/sm-train.pyz
 PIP := $(BIN)/python -m pip install --disable-pip-version-check --progress-bar on
 
-.PHONY: build demo test test-engines test-images engines bench bench-instructions lint venv clean mutate
+.PHONY: build demo test test-engines test-images engines bench bench-instructions lint venv clean mutate release
 
 # Says where the pyz is and its sha256 even when there was nothing to build.
 build: $(PYZ).sha256
@@ -44,6 +45,12 @@ engines: $(BIN)/.engines
 # `make engines TORCH_INDEX=` installs from the configured indexes alone (CI's machines keep that wheel).
 TORCH_INDEX ?= $(if $(filter Linux,$(shell uname -s)),--extra-index-url https://download.pytorch.org/whl/cpu)
 
+# The release's build tools (hatchling, build) and pipx, pinned: `make release` and the tests of its files need them.
+$(BIN)/.release: requirements-release.txt $(BIN)/.installed
+	@echo "make: installing requirements-release.txt into $(VENV) (the release's build tools and pipx, a few MB)"
+	$(PIP) -r requirements-release.txt
+	touch $@
+
 $(BIN)/.engines: requirements-engines.txt $(BIN)/.installed
 	@echo "make: installing requirements-engines.txt into $(VENV) (CPU PyTorch and mpi4py, about 195 MB)"
 	$(PIP) $(TORCH_INDEX) -r requirements-engines.txt
@@ -52,7 +59,7 @@ $(BIN)/.engines: requirements-engines.txt $(BIN)/.installed
 # launcher/too_old.py and launcher/pyz/main.py (the pyz's __main__.py) must parse on Python 2.7, to refuse it;
 # main.py does so before it reaches sys.implementation.
 lint: venv
-	$(BIN)/ruff check launcher tests build_pyz.py examples
+	$(BIN)/ruff check launcher tests build_pyz.py build_release.py hatch_build.py examples
 	$(BIN)/vermin --no-tips --violations -t=3.7- launcher
 	$(BIN)/vermin --no-tips --violations -t=2.7- -t=3.0- launcher/__init__.py launcher/too_old.py
 	$(BIN)/vermin --no-tips --violations -t=2.7- -t=3.0- --exclude sys.implementation launcher/pyz/main.py
@@ -61,7 +68,7 @@ lint: venv
 PYTEST := $(BIN)/python -m pytest -q -rs -o tmp_path_retention_policy=failed
 
 # The whole suite; the real-engine tests skip, saying why, until `make test-engines` installed the engines.
-test: lint build
+test: lint build $(BIN)/.release
 	@echo "make: the whole suite, 3 to 6 minutes on 2 cores; a passing run leaves no test files in the temporary folder"
 	$(PYTEST) tests --ignore=tests/images
 
@@ -69,8 +76,15 @@ test-engines: engines lint build
 	$(PYTEST) tests/test_distributed_engines.py
 
 # Real images against a Docker daemon of its own (root only; otherwise one line and a skip): tests/images/run.sh.
-test-images: build
-	SM_TRAIN_PYZ=$(CURDIR)/$(PYZ) bash tests/images/run.sh
+# The release's wheel too, for the README's multi-stage recipe, served from a loopback package index.
+test-images: release
+	SM_TRAIN_PYZ=$(CURDIR)/$(PYZ) SM_TRAIN_DIST=$(CURDIR)/$(DIST) bash tests/images/run.sh
+
+# The release files in $(DIST): the pyz, the wheel and the sdist (both shipping that pyz), and SHA256SUMS. The same
+# bytes on every run on the same commit with the same Pythons: SOURCE_DATE_EPOCH (default: the last commit's time).
+# TAG=vX.Y.Z (CI, on a version tag) refuses a tag that does not name the version.
+release: $(PYZ).sha256 $(BIN)/.release
+	$(BIN)/python build_release.py --dist $(DIST) $(if $(TAG),--tag $(TAG))
 
 # Not part of `test`: each one-line mutation of tests/mutations.txt must make its tests fail (minutes).
 mutate: venv
@@ -100,4 +114,4 @@ bench-instructions: build
 	$(PYTHON) tests/bench/bench_instructions.py $(PYZ)
 
 clean:
-	rm -rf dist demo $(VENV) .venv-images .venv-toolkit .pytest_cache
+	rm -rf dist demo launcher/sm-train.pyz $(VENV) .venv-images .venv-toolkit .pytest_cache

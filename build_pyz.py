@@ -54,9 +54,10 @@ START = ("launcher", "launcher.log", "launcher.errors", "launcher.options", "lau
 # either (zlib costs 0.45 ms to import), but run only when imported.
 DRY = ("launcher.core.show",)
 
-# The pyz's own start (launcher/pyz/__init__.py): read by the build, never packed as a module of the launcher.
+# The pyz's own start (launcher/pyz/__init__.py): read by the build, never packed as a module of the launcher. Nor is
+# the installed package's console script (launcher/package.py), which writes a copy of the pyz.
 PYZ = os.path.join(ROOT, "launcher", "pyz")
-NOT_MODULES = ("launcher/__main__.py", "launcher/pyz/")
+NOT_MODULES = ("launcher/__main__.py", "launcher/pyz/", "launcher/package.py")
 
 
 def sources():

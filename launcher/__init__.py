@@ -1,3 +1,3 @@
 """sm-train: make any container image a SageMaker-compatible training image."""
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"

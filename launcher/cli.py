@@ -153,10 +153,15 @@ def end_dry_run(status):
 
 
 def code_origin():
-    """Where this Python got the launcher's code: its own bytecode in the pyz, or the sources compiled at
-    every start (a Python the build did not find: rebuild with it to start faster)."""
+    """Where this Python got the launcher's code: its own bytecode in the pyz, the sources compiled at every start
+    (a pyz on a Python the build did not find: rebuild with it to start faster), or a folder (an installed package
+    or a checkout, whose bytecode the import system caches)."""
     bundle = getattr(getattr(__spec__, "loader", None), "bundle", None)
-    return "bytecode %s" % bundle if bundle else "compiled from the sources at every start"
+    if bundle:
+        return "bytecode %s" % bundle
+    if os.path.isfile(__file__):  # in a pyz, __file__ names a member of the archive
+        return "from %s" % os.path.dirname(os.path.abspath(__file__))
+    return "compiled from the sources at every start"
 
 
 def layout_for(opts, environ):

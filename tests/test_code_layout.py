@@ -11,6 +11,7 @@ LAUNCHER = pathlib.Path(__file__).resolve().parent.parent / "launcher"
 # Each room may import itself and the rooms listed after it; the frame (cli, __main__) may import any.
 BELOW = {
     "pyz": ("frame", "shared"),  # the pyz's own start: it runs cli, or too_old on a Python older than 3.7
+    "package": ("frame", "shared"),  # the installed package's console script: cli, and `sm-train pyz`
     "shared": (),
     "core": ("shared",),
     "aws": ("core", "shared"),

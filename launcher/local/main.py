@@ -12,8 +12,10 @@ from . import hosts as local_hosts
 from . import tree as local_tree
 from .command_line import USAGE, parse
 
-# A single-line bootstrap to run the launcher from a source checkout, keeping PYTHONPATH untouched.
-_FROM_SOURCE = "import sys; sys.path.insert(0, sys.argv.pop(1)); from launcher.cli import main; sys.exit(main())"
+# A single-line bootstrap to run the launcher from a source checkout or an installed package, keeping PYTHONPATH
+# untouched. The package is named as this one is imported: launcher in a checkout, sm_train once installed.
+_PACKAGE = __name__.split(".")[0]
+_FROM_SOURCE = "import sys; sys.path.insert(0, sys.argv.pop(1)); from %s.cli import main; sys.exit(main())" % _PACKAGE
 
 
 def main(argv, environ):
@@ -153,7 +155,9 @@ class LocalJob(object):
 
         if self.opts.keep is not None:
             launcher = _launcher()
-            again = "python3 %s" % (launcher[1] if len(launcher) == 2 else "sm-train.pyz")
+            again = "python3 %s" % launcher[1] if len(launcher) == 2 else "python3 sm-train.pyz"
+            if _PACKAGE != "launcher":  # the installed package: its console script
+                again = "sm-train"
             where = self.base if len(self.hosts) == 1 else os.path.join(self.base, "algo-K")
             return "%s (kept; a real run of it: %s --root %s)" % (self.base, again, where)
         if status == 0:
@@ -165,7 +169,7 @@ class LocalJob(object):
 
 
 def _launcher():
-    """The command that runs this same launcher: the pyz it was started from, or the source checkout."""
+    """The command that runs this same launcher: the pyz it was started from, or its package's folder."""
     if not sys.executable:
         raise JobError("cannot tell which Python runs sm-train (sys.executable is empty)")
     here = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
