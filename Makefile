@@ -59,7 +59,7 @@ $(BIN)/.engines: requirements-engines.txt $(BIN)/.installed
 # launcher/too_old.py and launcher/pyz/main.py (the pyz's __main__.py) must parse on Python 2.7, to refuse it;
 # main.py does so before it reaches sys.implementation.
 lint: venv
-	$(BIN)/ruff check launcher tests build_pyz.py build_release.py hatch_build.py examples
+	$(BIN)/ruff check launcher tests build_pyz.py .ci/release.py .ci/hatch_build.py examples
 	$(BIN)/vermin --no-tips --violations -t=3.7- launcher
 	$(BIN)/vermin --no-tips --violations -t=2.7- -t=3.0- launcher/__init__.py launcher/too_old.py
 	$(BIN)/vermin --no-tips --violations -t=2.7- -t=3.0- --exclude sys.implementation launcher/pyz/main.py
@@ -84,7 +84,7 @@ test-images: release
 # bytes on every run on the same commit with the same Pythons: SOURCE_DATE_EPOCH (default: the last commit's time).
 # TAG=vX.Y.Z (CI, on a version tag) refuses a tag that does not name the version.
 release: $(PYZ).sha256 $(BIN)/.release
-	$(BIN)/python build_release.py --dist $(DIST) $(if $(TAG),--tag $(TAG))
+	$(BIN)/python .ci/release.py --dist $(DIST) $(if $(TAG),--tag $(TAG))
 
 # Not part of `test`: each one-line mutation of tests/mutations.txt must make its tests fail (minutes).
 mutate: venv

@@ -80,8 +80,8 @@ def unpacked_sdist(dist, tmp_path_factory):
 
 
 def test_the_sdist_holds_the_tests_the_license_and_the_pyz(dist, unpacked_sdist):
-    for name in ("LICENSE", "CHANGELOG.md", "pyproject.toml", "Makefile", "build_pyz.py", "build_release.py",
-                 "hatch_build.py", "requirements-release.txt", "tests/conftest.py", "tests/test_package.py",
+    for name in ("LICENSE", "CHANGELOG.md", "pyproject.toml", "Makefile", "build_pyz.py", ".ci/release.py",
+                 ".ci/hatch_build.py", "requirements-release.txt", "tests/conftest.py", "tests/test_package.py",
                  "tests/test_release.py", "tests/release_files.py", "tests/golden", "examples/job/code/train.py",
                  "launcher/pyz/main.py", ".github/workflows/release.yml"):
         assert os.path.exists(os.path.join(unpacked_sdist, name)), name
@@ -108,10 +108,10 @@ def test_the_sdist_builds_the_released_wheel(dist, unpacked_sdist, tmp_path):
 def test_a_release_needs_its_changelog_entry_and_the_tag_of_its_version(tmp_path):
     """Checked before anything is built: one line each, status 1."""
     copy = str(tmp_path / "checkout")
-    for name in ("build_release.py", "CHANGELOG.md", os.path.join("launcher", "__init__.py")):
+    for name in (os.path.join(".ci", "release.py"), "CHANGELOG.md", os.path.join("launcher", "__init__.py")):
         os.makedirs(os.path.dirname(os.path.join(copy, name)), exist_ok=True)
         shutil.copy(os.path.join(ROOT, name), os.path.join(copy, name))
-    script = [sys.executable, os.path.join(copy, "build_release.py")]
+    script = [sys.executable, os.path.join(copy, ".ci", "release.py")]
     wrong_tag = subprocess.run(script + ["--tag", "v0.0.9"], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     assert wrong_tag.returncode == 1
     assert wrong_tag.stderr.decode() == "release: the tag v0.0.9 is not v%s, the version in launcher/__init__.py\n" \
@@ -139,14 +139,24 @@ def test_the_ci_workflow_runs_make_test_then_make_release_on_a_version_tag():
     assert "pip install" not in text and "python -m build" not in text  # nothing the make targets do not do
 
 
+def load_release_script():
+    """.ci/release.py as a module (it is a script, not on sys.path)."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("release", os.path.join(ROOT, ".ci", "release.py"))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
 def test_a_release_in_a_checkout_is_dated_by_the_last_commit(monkeypatch):
-    import build_release
+    release = load_release_script()
 
     last = subprocess.run(["git", "log", "-1", "--format=%ct"], cwd=ROOT, stdout=subprocess.PIPE,
                           stderr=subprocess.DEVNULL)
     if last.returncode != 0:
         pytest.skip("no git history here (an unpacked sdist)")
     monkeypatch.delenv("SOURCE_DATE_EPOCH", raising=False)
-    assert build_release.source_date_epoch() == last.stdout.decode().strip()
+    assert release.source_date_epoch() == last.stdout.decode().strip()
     monkeypatch.setenv("SOURCE_DATE_EPOCH", "1234567890")
-    assert build_release.source_date_epoch() == "1234567890"
+    assert release.source_date_epoch() == "1234567890"

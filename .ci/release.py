@@ -16,7 +16,7 @@ import subprocess
 import sys
 import zipfile
 
-ROOT = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 PACKAGED = os.path.join(ROOT, "launcher", "sm-train.pyz")  # where the wheel takes it from (pyproject.toml)
 SUMS = "SHA256SUMS"
 
