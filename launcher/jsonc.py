@@ -17,11 +17,18 @@ _SPACE = " \t\n\r"
 _CONTAINERS = (dict, list, tuple)
 _ENCODERS = {}  # (sort_keys, ensure_ascii) -> the C encoder
 
-# The deepest nesting of lists and objects that loads accepts. Every value sm-train encodes or prints is
-# built from loaded documents, at most two levels further in (SM_TRAINING_ENV > hyperparameters > value),
-# so the C encoder, the C decoder and repr(), which recurse, stay well inside the interpreter's recursion
-# limit (about 990 levels on Python 3.7 to 3.11; the toolkit fails there with a RecursionError).
-MAX_DEPTH = 950
+# The deepest nesting of lists and objects that loads and parse accept: the toolkit's own limit for a
+# hyperparameter. sagemaker-training 5.1.4 on CPython 3.11 runs a value nested 987 levels deep and fails from 988
+# on, with a RecursionError in its json.dumps of SM_TRAINING_ENV, where the value sits two levels further in
+# (environment > hyperparameters > value) on top of the toolkit's own frames (tests/golden/deep_*_987, _988).
+MAX_DEPTH = 987
+# The C decoder, the C encoder and repr() recurse once a level. On Python 3.7 to 3.11 that counts against
+# sys.getrecursionlimit(), 1000 by default, together with the frames below: 987 levels and the launcher's frames
+# overflow it. On 3.12 and later it counts against a C limit of its own (1500 on 3.12, 10000 on 3.13), which they
+# fit. So a document with more brackets than _SHALLOW (one with fewer fits 1000 beside any frames the launcher has)
+# first gets _ROOM (_make_room): 1000 for the launcher's frames, and the levels of the deepest value it encodes.
+_SHALLOW = 500
+_ROOM = 1000 + MAX_DEPTH + 2
 _CONSTANTS = {"-Infinity": float("-inf"), "Infinity": float("inf"), "NaN": float("nan")}
 
 
@@ -59,11 +66,25 @@ except Exception:  # noqa: BLE001
 
 def loads(text):
     """json.loads(text), but RecursionError for a document nested more than MAX_DEPTH levels."""
+    brackets = 0  # how many "[" and "{": the deepest the text can nest, counted by two C calls before it is decoded
+    if isinstance(text, (str, bytes, bytearray)):
+        opening = "[{" if isinstance(text, str) else b"[{"
+        brackets = text.count(opening[:1]) + text.count(opening[1:])
+        if brackets > _SHALLOW:
+            _make_room()
     value = _loads(text)
-    brackets = "[{" if isinstance(text, str) else b"[{"
-    if text.count(brackets[:1]) + text.count(brackets[1:]) > MAX_DEPTH and _deeper_than(value, MAX_DEPTH):
+    if brackets > MAX_DEPTH and _deeper_than(value, MAX_DEPTH):
         raise jsonvalid.too_deep(MAX_DEPTH)  # the counts are cheap; only a document with that many brackets is walked
     return value
+
+
+def _make_room():
+    """The recursion limit raised to _ROOM before a deep text is decoded, and kept so: the value is encoded, printed
+    and turned into arguments long after, and then the launcher execs the program or only waits for it."""
+    import sys  # here, on the slow path: a plain start never needs it
+
+    if sys.getrecursionlimit() < _ROOM:
+        sys.setrecursionlimit(_ROOM)
 
 
 def _loads(text):
@@ -111,6 +132,9 @@ def parse(text):
     start = len(text) - len(text.lstrip(_SPACE))
     if text[start:start + 1] in ('"', "[", "{") and not jsonvalid.valid(text, start, MAX_DEPTH):
         raise ValueError("not JSON")
+    brackets = text.count("[") + text.count("{")  # as loads
+    if brackets > _SHALLOW:
+        _make_room()
     try:
         value, end = _scan(text, start)
     except StopIteration:
@@ -119,8 +143,8 @@ def parse(text):
         raise jsonvalid.too_deep(MAX_DEPTH)
     if text[end:].strip(_SPACE):
         raise ValueError("not JSON: extra data")
-    if text.count("[") + text.count("{") > MAX_DEPTH and _deeper_than(value, MAX_DEPTH):
-        raise jsonvalid.too_deep(MAX_DEPTH)  # as loads
+    if brackets > MAX_DEPTH and _deeper_than(value, MAX_DEPTH):  # as loads: the validator counts no empty innermost
+        raise jsonvalid.too_deep(MAX_DEPTH)  # list or object, so MAX_DEPTH + 1 levels can pass it
     return value
 
 
