@@ -46,9 +46,9 @@ SOURCE_ONLY = ("launcher/aws/", "launcher/fetch/", "launcher/intermediate/", "la
 PLAIN = ("__main__.py", "launcher/__init__.py", "launcher/too_old.py")
 # The modules a plain start (`train`, one host, no fetch) imports, each after those it imports; a test keeps
 # this true (tests/test_startup_imports.py).
-START = ("launcher", "launcher.log", "launcher.errors", "launcher.options", "launcher.core", "launcher.jsonc",
-         "launcher.core.hyperparameters", "launcher.core.layout", "launcher.start", "launcher.cli", "launcher.run",
-         "launcher.run.launch", "launcher.masking", "launcher.core.awsfiles", "launcher.core.config",
+START = ("launcher", "launcher.log", "launcher.errors", "launcher.options", "launcher.core", "launcher.jsonvalid",
+         "launcher.jsonc", "launcher.core.hyperparameters", "launcher.core.layout", "launcher.start", "launcher.cli",
+         "launcher.run", "launcher.run.launch", "launcher.masking", "launcher.core.awsfiles", "launcher.core.config",
          "launcher.core.probes", "launcher.core.environment", "launcher.core.program", "launcher.core.plan")
 # What a dry run (--print-env) imports besides START: stored as code objects too, so that it inflates nothing
 # either (zlib costs 0.45 ms to import), but run only when imported.

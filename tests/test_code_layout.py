@@ -22,8 +22,8 @@ BELOW = {
     "local": ("run", "core", "shared"),
     "start": ("cluster", "intermediate", "fetch", "aws", "run", "core", "shared"),
 }
-SHARED = {"launcher", "launcher.errors", "launcher.log", "launcher.jsonc", "launcher.masking", "launcher.options",
-          "launcher.too_old"}
+SHARED = {"launcher", "launcher.errors", "launcher.log", "launcher.jsonc", "launcher.jsonvalid", "launcher.masking",
+          "launcher.options", "launcher.too_old"}
 FRAME = {"launcher.cli", "launcher.__main__"}
 
 
