@@ -15,16 +15,16 @@ import shutil
 import threading
 import time
 
-from .. import log, options
+from .. import log
 from ..errors import JobError
 from . import watcher
 
 TMP = ".tmp.sagemaker_s3_sync"
-POLL_VARIABLE = "SM_TRAIN_INTERMEDIATE_POLL"  # seconds: poll instead of inotify (for filesystems without it)
 
 
-def start(target, environ):
-    """Create the directories and start watching ``target`` (a core.plan.Intermediate); a running Sync."""
+def start(target, environ, settings):
+    """Create the directories and start watching ``target`` (a core.plan.Intermediate); a running Sync.
+    ``settings``: options.Settings, checked with the options (the polling interval)."""
     from ..aws import credentials, endpoints, upload
 
     try:
@@ -35,9 +35,7 @@ def start(target, environ):
     source = credentials.resolve(environ, region or None)
     sync = Sync(target)
     sync.client = upload.Client(target.bucket, source, region, environ, deadline=lambda: sync.deadline)
-    poll = environ.get(POLL_VARIABLE)
-    interval = options.seconds(None, environ, POLL_VARIABLE, "1") if poll else None
-    sync.run(watcher.open_source(target.directory, TMP, interval))
+    sync.run(watcher.open_source(target.directory, TMP, settings.intermediate_poll))
     log.info("Intermediate output: watching %s (%s), uploading to %s with credentials from %s"
              % (target.directory, sync.source.mode, target.url(), source.source))
     return sync
