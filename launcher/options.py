@@ -119,6 +119,8 @@ class Settings(object):
         # intermediate output: poll every so many seconds instead of inotify (a filesystem whose writes it misses)
         poll = environ.get("SM_TRAIN_INTERMEDIATE_POLL")
         self.intermediate_poll = seconds(None, environ, "SM_TRAIN_INTERMEDIATE_POLL", "1") if poll else None
+        # intermediate output: a copy goes up once its file had no write for this long (0: at once)
+        self.intermediate_settle = seconds(None, environ, "SM_TRAIN_INTERMEDIATE_SETTLE", "0.5", allow_zero=True)
         # the replacement of the credential container endpoint's 169.254.170.2 (tests point it at a stub)
         self.container_credentials_host = host(environ, "SM_TRAIN_CONTAINER_CREDENTIALS_HOST")
         # distributed jobs: every host name resolves (the toolkit: 15 minutes)

@@ -18,6 +18,7 @@ BAD = [
     ("SM_TRAIN_HP_STYLE", "yaml", "hyperparameter style (--hp-style, $SM_TRAIN_HP_STYLE) must be"),
     ("SM_TRAIN_FETCH_TIMEOUT", "soon", "SM_TRAIN_FETCH_TIMEOUT must be a number of seconds"),
     ("SM_TRAIN_INTERMEDIATE_POLL", "0", "SM_TRAIN_INTERMEDIATE_POLL must be a number of seconds"),
+    ("SM_TRAIN_INTERMEDIATE_SETTLE", "-0.5", "SM_TRAIN_INTERMEDIATE_SETTLE must be a number of seconds, 0 or more"),
     ("SM_TRAIN_CONTAINER_CREDENTIALS_HOST", "http://127.0.0.1/", "SM_TRAIN_CONTAINER_CREDENTIALS_HOST must be a host"),
     ("SM_TRAIN_CONTAINER_CREDENTIALS_HOST", "127.0.0.1:port", "SM_TRAIN_CONTAINER_CREDENTIALS_HOST must be a host"),
     ("SM_TRAIN_DNS_TIMEOUT", "inf", "SM_TRAIN_DNS_TIMEOUT must be a number of seconds"),
@@ -78,7 +79,8 @@ def test_a_bad_value_is_one_usage_error_before_anything_starts(pyz, tmp_path, na
 
 @pytest.mark.parametrize("name,value", [("SM_TRAIN_CONTAINER_CREDENTIALS_HOST", "127.0.0.1:8080"),
                                         ("SM_TRAIN_CONTAINER_CREDENTIALS_HOST", "[::1]:80"),
-                                        ("SM_TRAIN_INTERMEDIATE_POLL", ""), ("SM_TRAIN_SSHD", "relative/sshd"),
+                                        ("SM_TRAIN_INTERMEDIATE_POLL", ""), ("SM_TRAIN_INTERMEDIATE_SETTLE", "0"),
+                                        ("SM_TRAIN_SSHD", "relative/sshd"),
                                         ("SM_TRAIN_SSH_ENVIRONMENT", "")])
 def test_good_and_path_values_pass(pyz, tmp_path, name, value):
     root = job(tmp_path)
