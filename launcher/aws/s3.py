@@ -68,7 +68,9 @@ class _Download:
         self.uri, self.out, self.credentials, self.environ, self.deadline = uri, out, credentials, environ, deadline
         self.request_timeout = request_timeout
         self.bucket, self.key = parse_uri(uri)
-        self.url, self.region = endpoints.s3_url(self.bucket, self.key, region, environ, uri)
+        self.configured = endpoints.configured_endpoint(environ)  # read once: it may read the config file
+        self.url, self.region = endpoints.s3_url(self.bucket, self.key, region, environ, uri,
+                                                 configured=self.configured)
         self.written, self.total, self.etag, self.checksum = 0, None, None, None
         self.skew, self.redirected, self.skew_fixed, self.keys = 0.0, False, False, None
 
@@ -166,9 +168,9 @@ class _Download:
             region = answer.header("x-amz-bucket-region") or document.get("Region") or self.bucket_region()
             if region and region != self.region:
                 log.info("GetObject %s: the bucket is in %s, not %s; asking there" % (self.uri, region, self.region))
-                configured = endpoints.configured_endpoint(self.environ)
-                if not configured:
-                    self.url = endpoints.s3_url(self.bucket, self.key, region, self.environ, self.uri)[0]
+                if not self.configured:
+                    self.url = endpoints.s3_url(self.bucket, self.key, region, self.environ, self.uri,
+                                                configured=None)[0]
                 self.region = region
                 raise retry.Again(detail, free=True)
         if code == "RequestTimeTooSkewed" and not self.skew_fixed:
@@ -187,7 +189,7 @@ class _Download:
 
     def bucket_region(self):
         """The region HeadBucket reports in x-amz-bucket-region, even on an error answer."""
-        url = endpoints.s3_url(self.bucket, None, self.region, self.environ, self.uri)[0]
+        url = endpoints.s3_url(self.bucket, None, self.region, self.environ, self.uri, configured=self.configured)[0]
         try:
             answer = self.send("HEAD", url, {})
         except retry.Again:

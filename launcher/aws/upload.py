@@ -35,6 +35,7 @@ class Client(object):
                  request_timeout=retry.REQUEST_TIMEOUT):
         self.bucket, self.credentials, self.region, self.environ = bucket, credentials, region, environ
         self.deadline, self.request_timeout = deadline, request_timeout
+        self.configured = endpoints.configured_endpoint(environ)  # read once: it may read the config file
         self.url, self.signing_region = self.object_url("")  # a bad endpoint or region fails here, at the start
 
     def upload(self, path, key):
@@ -137,7 +138,7 @@ class Client(object):
 
     def object_url(self, key):
         return endpoints.s3_url(self.bucket, key, self.region, self.environ, "s3://%s/%s" % (self.bucket, key),
-                                "upload")
+                                "upload", self.configured)
 
     def fail(self, operation, key, text, keys=None):
         if keys:
