@@ -36,7 +36,7 @@ def make_plan(opts, layout, environ):
         log.debug("Failed to parse hyperparameter %s value %s to Json.\nReturning the value itself" % (key, value))
     resources = probes.probe(job.resource_config.get("current_instance_type", "local"),
                              environ.get("PATH", os.defpath), opts.probe_timeout)
-    if "sagemaker_submit_directory" in decoded and not (opts.print_env or opts.command or code_awaited(layout.code)):
+    if "sagemaker_submit_directory" in decoded and not (opts.print_env or code_awaited(layout.code)):
         log.info("Provided path: %s is not empty, abandoning unzipping sourcedir.tar.gz" % layout.code)
     real = node_plan(job, decoded, resources, layout, environ, opts)
     fetched = None
