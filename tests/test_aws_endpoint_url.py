@@ -1,7 +1,7 @@
 """The configured endpoint URL (launcher/aws/endpoints.py configured_endpoint) against botocore's own resolution
 (boto3 1.44, test-only) for S3, STS and CodeArtifact: the variables, the config file's profile endpoint_url and
-[services NAME] sections, ignore_configured_endpoint_urls, and where botocore fails; then a real start that
-fetches its code from moto through a [services] section alone."""
+[services NAME] sections, ignore_configured_endpoint_urls, and where botocore fails. (A real start that fetches
+its code through a [services] section is in tests/test_fetch_s3.py, with the other starts against moto.)"""
 
 import os
 
@@ -9,9 +9,7 @@ import boto3
 import botocore.exceptions
 import pytest
 from botocore.config import Config
-from moto_server import moto  # noqa: F401 - the fixture
 from test_awsfiles import CFG, CREDS, environ, write
-from test_fetch_s3 import bundle_uri, job, seen, start  # noqa: F401 - bundle_uri: the fixture
 
 from launcher.aws import codeartifact, endpoints, sts
 from launcher.errors import JobError
@@ -135,14 +133,3 @@ def test_where_each_endpoint_was_set_is_named(tmp_path):
     assert str(e.value) == ("%s/.aws/config: profile 'q' names services 'gone', but the config file has no such "
                             "section, so boto3 cannot start" % home)
 
-
-def test_a_start_fetches_its_code_through_a_services_section(pyz, tmp_path, moto, bundle_uri):  # noqa: F811
-    env = moto.environ()
-    endpoint = env.pop("S3_ENDPOINT_URL")
-    base = job(tmp_path, bundle_uri)
-    home = os.path.dirname(base)  # start() gives the job this HOME
-    write(home, {CFG: "[default]\nendpoint_url = http://127.0.0.1:9\nservices = local\n"
-                      "[services local]\ns3 =\n  endpoint_url = %s\n" % endpoint})
-    status, out, err = start(pyz, base, env)
-    assert status == 0, err
-    assert seen(base)["value"] == 42
