@@ -43,6 +43,7 @@ class Options(object):
         self.supervise = None
         self.grace_period = None
         self.hp_style = None
+        self.settings = None  # options.Settings: the SM_TRAIN_* values without an option
         self.command = None
         self.typed_command = None  # the command, when it began at a word that is not an option (`sm-train locl`)
         self.help = False
@@ -78,6 +79,7 @@ def parse(argv, environ, opts):
     opts.grace_period = options.seconds(opts.grace_period, environ, "SM_TRAIN_GRACE_PERIOD", "110", allow_zero=True,
                                         option="--grace-period")
     opts.hp_style = hp_style(opts.hp_style, environ)
+    opts.settings = options.Settings(environ)
 
 
 def prescan(argv, opts):

@@ -14,13 +14,11 @@ import struct
 import time
 import zlib
 
-from .. import log
 from ..errors import JobError
 from ..masking import scrub
 from . import endpoints, http, retry, s3error, sigv4
 
 CHUNK = 1 << 20
-REDIRECTS = frozenset(("PermanentRedirect", "AuthorizationHeaderMalformed", "IllegalLocationConstraintException"))
 
 
 class DeadlinePassed(JobError):
@@ -68,9 +66,10 @@ class _Download:
         self.uri, self.out, self.credentials, self.environ, self.deadline = uri, out, credentials, environ, deadline
         self.request_timeout = request_timeout
         self.bucket, self.key = parse_uri(uri)
-        self.url, self.region = endpoints.s3_url(self.bucket, self.key, region, environ, uri)
-        self.written, self.total, self.etag, self.checksum = 0, None, None, None
-        self.skew, self.redirected, self.skew_fixed, self.keys = 0.0, False, False, None
+        self.configured = endpoints.configured_endpoint(environ)  # read once: it may read the config file
+        self.url, signing = endpoints.s3_url(self.bucket, self.key, region, environ, uri, configured=self.configured)
+        self.fix = s3error.Corrections(signing)  # the whole download is one request: each correction once
+        self.written, self.total, self.etag, self.checksum, self.keys = 0, None, None, None, None
 
     def where(self):
         return "(credentials: %s; endpoint %s)" % (self.credentials.source, http.shown_host(self.url))
@@ -92,8 +91,8 @@ class _Download:
             self.keys = self.credentials.get()
         except http.ConnectionFailed as error:  # a source that fetches keys and failed without saying so itself
             raise self.fail("cannot get credentials: %s" % error)
-        signed = sigv4.sign(method, url, headers, sigv4.EMPTY_SHA256, self.keys, self.region, "s3",
-                            time.time() + self.skew)
+        signed = sigv4.sign(method, url, headers, sigv4.EMPTY_SHA256, self.keys, self.fix.region, "s3",
+                            self.fix.now())
         try:
             return http.request(method, url, signed, timeout=self.timeout(), environ=self.environ)
         except http.ConnectionFailed as error:
@@ -161,23 +160,10 @@ class _Download:
         detail = s3error.describe("GetObject", answer.status, answer.reason, document)
         if self.written:
             detail = "after %d of %s bytes, %s" % (self.written, self.total, detail)
-        if not self.redirected and (answer.status in (301, 302, 307) or code in REDIRECTS):
-            self.redirected = True
-            region = answer.header("x-amz-bucket-region") or document.get("Region") or self.bucket_region()
-            if region and region != self.region:
-                log.info("GetObject %s: the bucket is in %s, not %s; asking there" % (self.uri, region, self.region))
-                configured = endpoints.configured_endpoint(self.environ)
-                if not configured:
-                    self.url = endpoints.s3_url(self.bucket, self.key, region, self.environ, self.uri)[0]
-                self.region = region
-                raise retry.Again(detail, free=True)
-        if code == "RequestTimeTooSkewed" and not self.skew_fixed:
-            self.skew_fixed = True
-            server = _server_time(answer.header("Date"), document.get("ServerTime"))
-            if server is not None:
-                self.skew = server - time.time()
-                log.info("GetObject %s: the clock is %.0f s off S3's; signing with S3's time" % (self.uri, -self.skew))
-                raise retry.Again(detail, free=True)
+        if self.fix.again("GetObject", self.uri, answer, document, self.head_bucket):
+            self.url = endpoints.s3_url(self.bucket, self.key, self.fix.region, self.environ, self.uri,
+                                        configured=self.configured)[0]
+            raise retry.Again(detail, free=True)
         if answer.status == 412 and self.written:  # If-Match failed: the object changed; start over
             self.written = 0
             raise retry.Again("the object changed during the download")
@@ -185,27 +171,9 @@ class _Download:
             raise retry.Again(detail, throttled=retry.throttling(answer.status, code))
         raise self.fail(detail)
 
-    def bucket_region(self):
-        """The region HeadBucket reports in x-amz-bucket-region, even on an error answer."""
-        url = endpoints.s3_url(self.bucket, None, self.region, self.environ, self.uri)[0]
-        try:
-            answer = self.send("HEAD", url, {})
-        except retry.Again:
-            return None
-        answer.close()
-        return answer.header("x-amz-bucket-region")
-
-
-def _server_time(date_header, server_time):
-    import calendar
-    from email.utils import mktime_tz, parsedate_tz
-    parsed = parsedate_tz(date_header) if date_header else None
-    if parsed:
-        return float(mktime_tz(parsed))
-    try:
-        return float(calendar.timegm(time.strptime(server_time[:19], "%Y-%m-%dT%H:%M:%S")))
-    except (TypeError, ValueError):
-        return None
+    def head_bucket(self):
+        url = endpoints.s3_url(self.bucket, None, self.fix.region, self.environ, self.uri, configured=self.configured)
+        return self.send("HEAD", url[0], {})
 
 
 def download(uri, dest_path, credentials, region, environ, deadline, request_timeout=retry.REQUEST_TIMEOUT):
