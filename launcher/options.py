@@ -52,7 +52,7 @@ def closest(word, choices):
 def mistyped(word):
     """The command of sm-train that ``word`` (taken for the program to run, as in `sm-train locl`) is most likely a
     typo of, or None: the caller asks only once ``word`` is known not to be a program."""
-    close = closest(word, ("local", "train"))
+    close = closest(word, ("local", "train", "check"))
     return close if close != word else None  # `train train`: the second one is a program's name
 
 

@@ -20,6 +20,7 @@ BELOW = {
     "run": ("core", "shared"),
     "cluster": ("run", "core", "shared"),
     "local": ("run", "core", "shared"),
+    "check": ("cluster", "aws", "run", "core", "shared"),  # reads what a start would use, from every room below
     "start": ("cluster", "intermediate", "fetch", "aws", "run", "core", "shared"),
 }
 SHARED = {"launcher", "launcher.errors", "launcher.log", "launcher.jsonc", "launcher.jsonvalid", "launcher.masking",
