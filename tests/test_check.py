@@ -83,6 +83,10 @@ def test_a_tree_without_a_program_is_left_to_script_mode(pyz, tmp_path):
     ("settings", PROGRAM, TRAIN, {"SM_TRAIN_GRACE_PERIOD": "soon"}, "settings", "SM_TRAIN_GRACE_PERIOD must be",
      "ENV SM_TRAIN_GRACE_PERIOD=110"),
     ("hp style", PROGRAM, TRAIN, {"SM_TRAIN_HP_STYLE": "yaml"}, "settings", "must be toolkit or json", "ENV "),
+    ("fetch timeout", PROGRAM, TRAIN, {"SM_TRAIN_FETCH_TIMEOUT": "-1"}, "settings", "SM_TRAIN_FETCH_TIMEOUT must be",
+     "correct or remove that ENV line"),
+    ("mpi wait", PROGRAM, TRAIN, {"SM_TRAIN_DNS_TIMEOUT": "x"}, "settings", "SM_TRAIN_DNS_TIMEOUT must be",
+     "correct or remove that ENV line"),
     ("job", '{"sagemaker_program": ', TRAIN, {}, "job", "hyperparameters.json: malformed JSON", "correct"),
 ])
 def test_each_broken_tree_gets_exactly_its_error(pyz, tmp_path, case, hps, code, env, topic, said, fix):

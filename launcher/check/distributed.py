@@ -3,6 +3,7 @@ key pair in authorized_keys, no host-key prompt, mpi4py) or torchrun (torch, tor
 
 import os
 
+from .. import options
 from ..core.probes import which
 from ..errors import UsageError
 from . import pytorch, ssh
@@ -33,18 +34,16 @@ def check(ctx):
 
 
 def settings(ctx):
-    """The waits' SM_TRAIN_* settings, read as a distributed start reads them."""
-    from ..cluster.engines import Settings
-
+    """The waits' SM_TRAIN_* settings, read as every start reads them; None when one is bad (the start's
+    findings name it)."""
     try:
-        return Settings(ctx.environ), []
-    except UsageError as e:
-        return None, [error("settings", "%s: every distributed start would fail with status 2" % e,
-                            "correct or remove that ENV line")]
+        return options.Settings(ctx.environ)
+    except UsageError:
+        return None
 
 
 def mpi(ctx):
-    waits, found = settings(ctx)
+    waits, found = settings(ctx), []
     found += mpirun(ctx)
     need = error if ctx.hosts > 1 else warning
     if ctx.hosts == 1:

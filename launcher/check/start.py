@@ -128,8 +128,13 @@ def settings(environ):
         except UsageError as e:
             found.append(error("settings", "%s: every start would fail with status 2" % e,
                                "ENV %s=%s (its default), or a valid value" % (name, default)))
+    try:  # the settings without an option (fetch timeout, intermediate output, the waits, ports)
+        options.Settings(environ)
+    except UsageError as e:
+        found.append(error("settings", "%s: every start would fail with status 2" % e,
+                           "correct or remove that ENV line"))
     if not found:
-        set_here = [name for name, _ in SETTINGS if name in environ]
+        set_here = sorted(name for name in environ if name.startswith("SM_TRAIN_"))
         found.append(ok("settings", "SM_TRAIN_* settings: %s" % (", ".join(set_here) + " valid" if set_here else
                                                                  "none set, the defaults apply")))
     return found
