@@ -19,7 +19,7 @@ BELOW = {
     "intermediate": ("aws", "core", "shared"),
     "run": ("core", "shared"),
     "cluster": ("run", "core", "shared"),
-    "local": ("run", "core", "shared"),
+    "local": ("fetch", "aws", "run", "core", "shared"),
     "start": ("cluster", "intermediate", "fetch", "aws", "run", "core", "shared"),
 }
 SHARED = {"launcher", "launcher.errors", "launcher.log", "launcher.jsonc", "launcher.masking", "launcher.options",
