@@ -39,16 +39,17 @@ EPOCH = (1980, 1, 1, 0, 0, 0)
 OLDEST = (3, 7)
 MINORS = range(7, 15)  # python3.7 ... python3.14, the versions the tests look for (tests/support/pythons.py)
 # Left out of the bytecode, to keep the pyz under 1 MB with seven Pythons' worth: the AWS client, the code
-# fetch and the intermediate output (~24 ms to compile, beside network round trips) and `local` (~6 ms, once per
-# local run; its hosts' starts use the bytecode). Their modules are compiled from the sources when imported.
-SOURCE_ONLY = ("launcher/aws/", "launcher/fetch/", "launcher/intermediate/", "launcher/local/")
+# fetch and the intermediate output (~24 ms to compile, beside network round trips), `local` (~6 ms, once per
+# local run; its hosts' starts use the bytecode) and `check` (~8 ms, once per check, which no job runs). Their
+# modules are compiled from the sources when imported.
+SOURCE_ONLY = ("launcher/aws/", "launcher/fetch/", "launcher/intermediate/", "launcher/local/", "launcher/check/")
 # Files zipimport itself must find: the refusal of Pythons older than 3.7, which cannot read the rest.
 PLAIN = ("__main__.py", "launcher/__init__.py", "launcher/too_old.py")
 # The modules a plain start (`train`, one host, no fetch) imports, each after those it imports; a test keeps
 # this true (tests/test_startup_imports.py).
-START = ("launcher", "launcher.log", "launcher.errors", "launcher.options", "launcher.core", "launcher.jsonc",
-         "launcher.core.hyperparameters", "launcher.core.layout", "launcher.start", "launcher.cli", "launcher.run",
-         "launcher.run.launch", "launcher.masking", "launcher.core.awsfiles", "launcher.core.config",
+START = ("launcher", "launcher.log", "launcher.errors", "launcher.options", "launcher.core", "launcher.jsonvalid",
+         "launcher.jsonc", "launcher.core.hyperparameters", "launcher.core.layout", "launcher.start", "launcher.cli",
+         "launcher.run", "launcher.run.launch", "launcher.masking", "launcher.core.awsfiles", "launcher.core.config",
          "launcher.core.probes", "launcher.core.environment", "launcher.core.program", "launcher.core.plan")
 # What a dry run (--print-env) imports besides START: stored as code objects too, so that it inflates nothing
 # either (zlib costs 0.45 ms to import), but run only when imported.

@@ -31,6 +31,10 @@ options:
        python3 sm-train.pyz local [OPTIONS] [-- PROGRAM [ARG ...]]
 
 Run the job on this machine in a temporary /opt/ml tree, no Docker or AWS needed (see local --help).
+
+       python3 sm-train.pyz check [OPTIONS]
+
+Say whether this image will work on SageMaker, changing nothing (see check --help).
 """
 
 
@@ -43,6 +47,7 @@ class Options(object):
         self.supervise = None
         self.grace_period = None
         self.hp_style = None
+        self.settings = None  # options.Settings: the SM_TRAIN_* values without an option
         self.command = None
         self.typed_command = None  # the command, when it began at a word that is not an option (`sm-train locl`)
         self.help = False
@@ -78,6 +83,7 @@ def parse(argv, environ, opts):
     opts.grace_period = options.seconds(opts.grace_period, environ, "SM_TRAIN_GRACE_PERIOD", "110", allow_zero=True,
                                         option="--grace-period")
     opts.hp_style = hp_style(opts.hp_style, environ)
+    opts.settings = options.Settings(environ)
 
 
 def prescan(argv, opts):
@@ -98,6 +104,12 @@ def main(argv=None, environ=None):
         from .local.main import main as local_main
 
         return local_main(argv[1:], environ)
+    if not argv:  # never so on SageMaker, which passes `train`: only then is the parent's command line read
+        argv = dropped_by_shell() or argv
+    if argv and argv[0] == "check":  # as `local`: imported only here
+        from .check.main import main as check_main
+
+        return check_main(argv[1:], environ)
     opts = Options()
     try:
         parse(argv, environ, opts)
@@ -125,6 +137,23 @@ def main(argv=None, environ=None):
 
     sys.stdout.write(show(plan, opts.format))
     return end_dry_run(0)
+
+
+def dropped_by_shell():
+    """The arguments of `docker run IMAGE check ...` that a shell-form ENTRYPOINT dropped, so that the check still
+    runs and says what is wrong: Docker then starts `/bin/sh -c "python3 /sm-train.pyz" check ...`, the words after
+    the command become the shell's $0, $1, ..., and sm-train gets none. None for any other start."""
+    if os.getpid() == 1:
+        return None
+    try:
+        with open("/proc/%d/cmdline" % os.getppid(), "rb") as f:
+            words = f.read().split(b"\0")[:-1]
+    except OSError:
+        return None
+    me = os.path.basename(sys.argv[0]).encode()
+    if len(words) >= 4 and words[1] == b"-c" and me and me in words[2] and words[3] == b"check":
+        return [word.decode("utf-8", "replace") for word in words[3:]]
+    return None
 
 
 def refuse_mistyped(word, environ):

@@ -6,22 +6,29 @@ missing (an interpreter other than CPython), or a document is malformed, the jso
 work, so every error reads exactly as json's.
 """
 
+from . import jsonvalid
+
 try:
     import _json
 except ImportError:  # pragma: no cover - CPython always has it
     _json = None
 
 _SPACE = " \t\n\r"
-_CLOSE = {"[": "]", "{": "}"}
-_LITERALS = ("true", "false", "null", "NaN", "Infinity", "-Infinity")
 _CONTAINERS = (dict, list, tuple)
 _ENCODERS = {}  # (sort_keys, ensure_ascii) -> the C encoder
 
-# The deepest nesting of lists and objects that loads accepts. Every value sm-train encodes or prints is
-# built from loaded documents, at most two levels further in (SM_TRAINING_ENV > hyperparameters > value),
-# so the C encoder, the C decoder and repr(), which recurse, stay well inside the interpreter's recursion
-# limit (about 990 levels on Python 3.7 to 3.11; the toolkit fails there with a RecursionError).
-MAX_DEPTH = 950
+# The deepest nesting of lists and objects that loads and parse accept: the toolkit's own limit for a
+# hyperparameter. sagemaker-training 5.1.4 on CPython 3.11 runs a value nested 987 levels deep and fails from 988
+# on, with a RecursionError in its json.dumps of SM_TRAINING_ENV, where the value sits two levels further in
+# (environment > hyperparameters > value) on top of the toolkit's own frames (tests/golden/deep_*_987, _988).
+MAX_DEPTH = 987
+# The C decoder, the C encoder and repr() recurse once a level. On Python 3.7 to 3.11 that counts against
+# sys.getrecursionlimit(), 1000 by default, together with the frames below: 987 levels and the launcher's frames
+# overflow it. On 3.12 and later it counts against a C limit of its own (1500 on 3.12, 10000 on 3.13), which they
+# fit. So a document with more brackets than _SHALLOW (one with fewer fits 1000 beside any frames the launcher has)
+# first gets _ROOM (_make_room): 1000 for the launcher's frames, and the levels of the deepest value it encodes.
+_SHALLOW = 500
+_ROOM = 1000 + MAX_DEPTH + 2
 _CONSTANTS = {"-Infinity": float("-inf"), "Infinity": float("inf"), "NaN": float("nan")}
 
 
@@ -59,11 +66,25 @@ except Exception:  # noqa: BLE001
 
 def loads(text):
     """json.loads(text), but RecursionError for a document nested more than MAX_DEPTH levels."""
+    brackets = 0  # how many "[" and "{": the deepest the text can nest, counted by two C calls before it is decoded
+    if isinstance(text, (str, bytes, bytearray)):
+        opening = "[{" if isinstance(text, str) else b"[{"
+        brackets = text.count(opening[:1]) + text.count(opening[1:])
+        if brackets > _SHALLOW:
+            _make_room()
     value = _loads(text)
-    brackets = "[{" if isinstance(text, str) else b"[{"
-    if text.count(brackets[:1]) + text.count(brackets[1:]) > MAX_DEPTH and _deeper_than(value, MAX_DEPTH):
-        raise _too_deep()  # the counts are cheap; only a document with that many brackets is walked
+    if brackets > MAX_DEPTH and _deeper_than(value, MAX_DEPTH):
+        raise jsonvalid.too_deep(MAX_DEPTH)  # the counts are cheap; only a document with that many brackets is walked
     return value
+
+
+def _make_room():
+    """The recursion limit raised to _ROOM before a deep text is decoded, and kept so: the value is encoded, printed
+    and turned into arguments long after, and then the launcher execs the program or only waits for it."""
+    import sys  # here, on the slow path: a plain start never needs it
+
+    if sys.getrecursionlimit() < _ROOM:
+        sys.setrecursionlimit(_ROOM)
 
 
 def _loads(text):
@@ -77,16 +98,12 @@ def _loads(text):
     try:
         value, end = _scan(text, start)
     except RecursionError:
-        raise _too_deep()
+        raise jsonvalid.too_deep(MAX_DEPTH)
     except Exception:  # StopIteration or a decode error: let json say what is wrong
         return _json_package().loads(text)
     if text[end:].strip(_SPACE):
         return _json_package().loads(text)  # raises "Extra data"
     return value
-
-
-def _too_deep():
-    return RecursionError("nested more than %d levels deep" % MAX_DEPTH)
 
 
 def _deeper_than(value, limit):
@@ -113,131 +130,22 @@ def parse(text):
     if text.startswith("\ufeff"):
         raise ValueError("not JSON: a byte order mark")  # as json.loads(str) says
     start = len(text) - len(text.lstrip(_SPACE))
-    if text[start:start + 1] in ('"', "[", "{") and not _valid(text, start):
+    if text[start:start + 1] in ('"', "[", "{") and not jsonvalid.valid(text, start, MAX_DEPTH):
         raise ValueError("not JSON")
+    brackets = text.count("[") + text.count("{")  # as loads
+    if brackets > _SHALLOW:
+        _make_room()
     try:
         value, end = _scan(text, start)
     except StopIteration:
         raise ValueError("not JSON")
     except RecursionError:
-        raise _too_deep()
+        raise jsonvalid.too_deep(MAX_DEPTH)
     if text[end:].strip(_SPACE):
         raise ValueError("not JSON: extra data")
-    if text.count("[") + text.count("{") > MAX_DEPTH and _deeper_than(value, MAX_DEPTH):
-        raise _too_deep()  # as loads
+    if brackets > MAX_DEPTH and _deeper_than(value, MAX_DEPTH):  # as loads: the validator counts no empty innermost
+        raise jsonvalid.too_deep(MAX_DEPTH)  # list or object, so MAX_DEPTH + 1 levels can pass it
     return value
-
-
-def _valid(text, i):
-    """Whether the JSON value at ``i`` spans the text (up to white space), as the C scanner would parse it.
-    A loop, as the depth is the user's; past MAX_DEPTH it raises RecursionError, as loads does."""
-    n = len(text)
-    stack = []  # the open "[" and "{"
-    while True:  # a value starts at i (after an object's key)
-        c = text[i:i + 1]
-        if c in _CLOSE:
-            i = _skip(text, i + 1)
-            if text[i:i + 1] == _CLOSE[c]:
-                i += 1
-            else:
-                stack.append(c)
-                if len(stack) > MAX_DEPTH:  # as loads: too deep is an error, not "not JSON"
-                    raise _too_deep()
-                if c == "{":
-                    i = _key(text, i)
-                    if i < 0:
-                        return False
-                continue
-        elif c == '"':
-            i = _string(text, i)
-        else:
-            i = _literal_or_number(text, i)
-        if i < 0:
-            return False
-        while True:  # after a value: a comma, a closing bracket, or the end
-            i = _skip(text, i)
-            if not stack:
-                return i == n
-            c = text[i:i + 1]
-            if c == ",":
-                i = _skip(text, i + 1)
-                if stack[-1] == "{":
-                    i = _key(text, i)
-                    if i < 0:
-                        return False
-                break
-            if c != _CLOSE[stack[-1]]:
-                return False
-            stack.pop()
-            i += 1
-
-
-def _skip(text, i):
-    while text[i:i + 1] in (" ", "\t", "\n", "\r"):
-        i += 1
-    return i
-
-
-def _key(text, i):
-    """Past an object's ``"key" :`` and the white space after it; -1 when there is none."""
-    if text[i:i + 1] != '"':
-        return -1
-    i = _string(text, i)
-    i = _skip(text, i) if i > 0 else i
-    if i < 0 or text[i:i + 1] != ":":
-        return -1
-    return _skip(text, i + 1)
-
-
-def _string(text, i):
-    """Past the string whose quote is at ``i``; -1 when it is unterminated or has a bad escape or a raw
-    control character (json's strict mode)."""
-    i += 1
-    while True:
-        quote = text.find('"', i)
-        if quote < 0:
-            return -1
-        backslash = text.find("\\", i, quote)
-        end = quote if backslash < 0 else backslash
-        chunk = text[i:end]
-        if not chunk.isprintable() and any(ch < " " for ch in chunk):
-            return -1
-        if backslash < 0:
-            return quote + 1
-        escape = text[backslash + 1:backslash + 2]
-        if escape == "u":
-            digits = text[backslash + 2:backslash + 6]
-            if len(digits) != 4 or not all(ch in "0123456789abcdefABCDEF" for ch in digits):
-                return -1
-            i = backslash + 6
-        elif escape and escape in '"\\/bfnrt':
-            i = backslash + 2
-        else:
-            return -1
-
-
-def _literal_or_number(text, i):
-    """Past the constant or number at ``i`` (-?(0|[1-9][0-9]*)(.[0-9]+)?([eE][-+]?[0-9]+)?); -1 if none."""
-    for word in _LITERALS:
-        if text.startswith(word, i):
-            return i + len(word)
-    start = i + 1 if text[i:i + 1] == "-" else i
-    i = _digits(text, start)
-    if i == start or (text[start] == "0" and i > start + 1):
-        return -1 if i == start else start + 1
-    if text[i:i + 1] == "." and _digits(text, i + 1) > i + 1:
-        i = _digits(text, i + 1)
-    if text[i:i + 1] in ("e", "E"):
-        j = i + 2 if text[i + 1:i + 2] in ("+", "-") else i + 1
-        if _digits(text, j) > j:
-            i = _digits(text, j)
-    return i
-
-
-def _digits(text, i):
-    while "0" <= text[i:i + 1] <= "9":
-        i += 1
-    return i
 
 
 def dumps(value, sort_keys=True, ensure_ascii=True):

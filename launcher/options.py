@@ -52,7 +52,7 @@ def closest(word, choices):
 def mistyped(word):
     """The command of sm-train that ``word`` (taken for the program to run, as in `sm-train locl`) is most likely a
     typo of, or None: the caller asks only once ``word`` is known not to be a program."""
-    close = closest(word, ("local", "train"))
+    close = closest(word, ("local", "train", "check"))
     return close if close != word else None  # `train train`: the second one is a program's name
 
 
@@ -89,3 +89,50 @@ def switch(environ, twin):
     if text not in ("true", "1", "yes", "false", "0", "no", ""):
         raise UsageError("%s must be true, 1, yes, false, 0, no or empty, not %r" % (twin, environ[twin]))
     return text in ("true", "1", "yes")
+
+
+def host(environ, twin):
+    """An environment twin naming a host or host:port (an IPv6 address in brackets); None when unset or empty."""
+    text = environ.get(twin, "")
+    if not text:
+        return None
+    from urllib.parse import urlsplit  # only when it is set: a plain start never pays for it
+
+    try:
+        parts = urlsplit("//" + text)
+        good = parts.netloc == text and bool(parts.hostname) and "@" not in text and (parts.port or 0) >= 0
+    except ValueError:  # a port that is not a number
+        good = False
+    if not good or not text.isprintable() or " " in text:
+        raise UsageError("%s must be a host or host:port (such as 127.0.0.1:8080), not %r" % (twin, text))
+    return text
+
+
+class Settings(object):
+    """Every SM_TRAIN_* value that has no command-line option, read and checked with the options, so that a bad
+    one is a UsageError before anything starts (in --print-env too), and carried from here to where it is used.
+    Reading them costs a plain start a few dictionary look-ups: every one is cheap to check."""
+
+    def __init__(self, environ):
+        # the whole code fetch from S3: a bundle of a few GB
+        self.fetch_timeout = seconds(None, environ, "SM_TRAIN_FETCH_TIMEOUT", "1800")
+        # intermediate output: poll every so many seconds instead of inotify (a filesystem whose writes it misses)
+        poll = environ.get("SM_TRAIN_INTERMEDIATE_POLL")
+        self.intermediate_poll = seconds(None, environ, "SM_TRAIN_INTERMEDIATE_POLL", "1") if poll else None
+        # intermediate output: a copy goes up once its file had no write for this long (0: at once)
+        self.intermediate_settle = seconds(None, environ, "SM_TRAIN_INTERMEDIATE_SETTLE", "0.5", allow_zero=True)
+        # the replacement of the credential container endpoint's 169.254.170.2 (tests point it at a stub)
+        self.container_credentials_host = host(environ, "SM_TRAIN_CONTAINER_CREDENTIALS_HOST")
+        # distributed jobs: every host name resolves (the toolkit: 15 minutes)
+        self.dns_timeout = seconds(None, environ, "SM_TRAIN_DNS_TIMEOUT", 900)
+        # the MPI master sees every worker's sshd (the toolkit: 1 hour)
+        self.worker_timeout = seconds(None, environ, "SM_TRAIN_WORKER_TIMEOUT", 3600)
+        # an MPI worker gets the master's first answer
+        self.master_timeout = seconds(None, environ, "SM_TRAIN_MASTER_TIMEOUT", 3600)
+        # an MPI worker hears again from a master that went silent
+        self.master_lost_timeout = seconds(None, environ, "SM_TRAIN_MASTER_LOST_TIMEOUT", 300)
+        self.status_port = integer(environ, "SM_TRAIN_STATUS_PORT", 7791, 1, 65535)
+        self.ssh_port = integer(environ, "SM_TRAIN_SSH_PORT", 22, 1, 65535)
+        # paths, any value: a missing sshd is named where it is started; an empty environment file writes none
+        self.ssh_environment = environ.get("SM_TRAIN_SSH_ENVIRONMENT", "/etc/environment")
+        self.sshd = environ.get("SM_TRAIN_SSHD") or "/usr/sbin/sshd"

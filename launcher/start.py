@@ -36,7 +36,7 @@ def make_plan(opts, layout, environ):
         log.debug("Failed to parse hyperparameter %s value %s to Json.\nReturning the value itself" % (key, value))
     resources = probes.probe(job.resource_config.get("current_instance_type", "local"),
                              environ.get("PATH", os.defpath), opts.probe_timeout)
-    if "sagemaker_submit_directory" in decoded and not (opts.print_env or opts.command or code_awaited(layout.code)):
+    if "sagemaker_submit_directory" in decoded and not (opts.print_env or code_awaited(layout.code)):
         log.info("Provided path: %s is not empty, abandoning unzipping sourcedir.tar.gz" % layout.code)
     real = node_plan(job, decoded, resources, layout, environ, opts)
     fetched = None
@@ -47,7 +47,7 @@ def make_plan(opts, layout, environ):
 
         fetched = real.fetch
         stop_on_signals("while fetching the code from %s" % fetched)
-        fetch(fetched, layout.code, real.full_env(environ))
+        fetch(fetched, layout.code, real.full_env(environ), opts.settings.fetch_timeout)
         stop_on_signals("before the program started")
         real = node_plan(job, decoded, resources, layout, environ, opts, fetched)
     check_exec(real.full_env(environ), real.argv)
@@ -70,7 +70,7 @@ def node_plan(job, decoded, resources, layout, environ, opts, fetched=None):
         return single
     from .cluster import engines
 
-    return engines.apply(single, sys.executable, environ, opts.command)
+    return engines.apply(single, sys.executable, environ, opts.settings, opts.command)
 
 
 def codeartifact_index(plan, environ, dry):
@@ -102,7 +102,7 @@ def act(plan, masked, opts, layout, environ):
     if plan.intermediate is not None:  # the uploads need a parent that outlives the program: supervised
         from .intermediate import sync as intermediate
 
-        sync = intermediate.start(plan.intermediate, env)
+        sync = intermediate.start(plan.intermediate, env, opts.settings)
     finish = sync.finish if sync is not None else None
     supervised = opts.supervise or sync is not None
     if plan.cluster is not None:

@@ -81,6 +81,19 @@ def one_error(result, status):
     return lines[0], stderr
 
 
+def error_topics(doc):
+    """The topics of the errors of a `check --format json` document, sorted."""
+    return sorted(f["topic"] for f in doc["findings"] if f["level"] == "error")
+
+
+def finding(doc, topic, level=None):
+    """The one finding of ``topic`` (of ``level``, when given: an ok one may stand beside an error of the same
+    topic, as mpirun found and orted not) in a `check --format json` document."""
+    hits = [f for f in doc["findings"] if f["topic"] == topic and level in (None, f["level"])]
+    assert len(hits) == 1, doc["findings"]
+    return hits[0]
+
+
 def pytest_terminal_summary(terminalreporter):
     import pythons
 

@@ -20,10 +20,11 @@ BELOW = {
     "run": ("core", "shared"),
     "cluster": ("run", "core", "shared"),
     "local": ("fetch", "aws", "run", "core", "shared"),
+    "check": ("cluster", "aws", "run", "core", "shared"),  # reads what a start would use, from every room below
     "start": ("cluster", "intermediate", "fetch", "aws", "run", "core", "shared"),
 }
-SHARED = {"launcher", "launcher.errors", "launcher.log", "launcher.jsonc", "launcher.masking", "launcher.options",
-          "launcher.too_old"}
+SHARED = {"launcher", "launcher.errors", "launcher.log", "launcher.jsonc", "launcher.jsonvalid", "launcher.masking",
+          "launcher.options", "launcher.too_old"}
 FRAME = {"launcher.cli", "launcher.__main__"}
 
 

@@ -14,7 +14,7 @@ TRAIN = {"train.py": "print('ran')\n"}
 
 
 @pytest.mark.parametrize("word,meant", [("locl", "local"), ("lcoal", "local"), ("trian", "train"),
-                                        ("tain", "train")])
+                                        ("tain", "train"), ("chek", "check")])
 @pytest.mark.parametrize("tree", ["bare", "missing"])
 def test_a_typo_is_the_first_and_only_line(pyz, tmp_path, word, meant, tree):
     root = str(tmp_path / "ml")

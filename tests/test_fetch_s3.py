@@ -234,3 +234,18 @@ def test_a_token_http_cannot_carry_is_one_line_that_hides_it(pyz, tmp_path, moto
         text = f.read()
     assert "a header value holds a line break or a character beyond Latin-1" in text
     assert "tok-secret-value" not in text
+
+
+def test_the_code_is_fetched_through_a_services_section_of_the_config_file(pyz, tmp_path, moto, bundle_uri):  # noqa: F811
+    """The endpoint from the profile's [services] section alone (tests/test_aws_endpoint_url.py: the cases)."""
+    env = moto.environ()
+    endpoint = env.pop("S3_ENDPOINT_URL")
+    base = job(tmp_path, bundle_uri)
+    aws = os.path.join(os.path.dirname(base), ".aws")  # start() gives the job this HOME
+    os.makedirs(aws)
+    with open(os.path.join(aws, "config"), "w") as f:
+        f.write("[default]\nendpoint_url = http://127.0.0.1:9\nservices = local\n"
+                "[services local]\ns3 =\n  endpoint_url = %s\n" % endpoint)
+    status, out, err = start(pyz, base, env)
+    assert status == 0, err
+    assert seen(base)["value"] == 42

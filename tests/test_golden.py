@@ -10,8 +10,9 @@ Machine-dependent values are normalised here and only here:
 - PYTHONUNBUFFERED=1 is a deliberate addition for Python programs only (README, "PID 1 and signals"): it must
   be there when the toolkit ran <python>, and must not be there for a shell or command entry point.
 
-The one toolkit error that is a traceback ("Framework Error", an illegal variable name) is compared through
-FRAMEWORK_ERRORS: the traceback's last line, the toolkit's reason, maps to the one line sm-train says instead.
+The toolkit errors that are tracebacks ("Framework Error": an illegal variable name, a bad AWS profile or config
+file, a value nested past the toolkit's limit) are compared through FRAMEWORK_ERRORS: the traceback's last line, the
+toolkit's reason, maps to the one line sm-train says instead.
 """
 
 import glob
@@ -22,6 +23,8 @@ import sys
 import pytest
 from conftest import clean_env, run_pyz
 from record_golden import case_environ, materialize
+
+from launcher import jsonc
 
 CASES = sorted(glob.glob(os.path.join(os.path.dirname(os.path.abspath(__file__)), "golden", "*.json")))
 
@@ -67,11 +70,24 @@ def unparsable_config(spec):
     return "<root>/.aws/config: ", "botocore cannot parse it"
 
 
+# The toolkit's limit for a hyperparameter's nesting on CPython 3.11, recorded by deep_list_987 / deep_list_988 and
+# deep_dict_987 / deep_dict_988: sm-train accepts what it runs and refuses the rest in one line.
+TOOLKIT_DEPTH = 987
+
+
+def too_deep(spec):
+    """json.dumps of SM_TRAINING_ENV ran out of recursion: sm-train names the hyperparameter nested past the limit."""
+    values = json.loads(spec["hyperparameters"])
+    name = max(values, key=lambda key: max(values[key].count("["), values[key].count("{")))
+    return 'hyperparameter "%s": JSON nested more than %d levels deep' % (name, TOOLKIT_DEPTH)
+
+
 # the start of the last line of the toolkit's traceback -> what sm-train says instead, from the case's input:
 # the exact line, or (its start, words it holds)
 FRAMEWORK_ERRORS = (("illegal environment variable name", bad_variable_name),
                     ("The config profile (", missing_profile),
-                    ("Unable to parse config file: <root>/.aws/config", unparsable_config))
+                    ("Unable to parse config file: <root>/.aws/config", unparsable_config),
+                    ("maximum recursion depth exceeded", too_deep))
 
 
 def framework_error(reason, spec):
@@ -153,7 +169,19 @@ def test_the_common_job_shapes_are_recorded():
 
 def test_the_cases_where_the_toolkit_crashes_or_differs_are_recorded():
     names = {os.path.basename(p)[:-5] for p in CASES}
-    for required in ("deep_list_900", "deep_list_950", "deep_dict_900", "deep_resourceconfig_900", "newline_setup_py",
+    for required in ("deep_list_900", "deep_list_950", "deep_list_987", "deep_list_988", "deep_dict_900",
+                     "deep_dict_987", "deep_dict_988", "deep_resourceconfig_900", "newline_setup_py",
                      "basedir_trailing_slash", "basedir_dot", "basedir_double_slash", "basedir_dotdot",
                      "nonstring_region_null", "nonstring_log_level_true"):
         assert required in names
+
+
+@pytest.mark.parametrize("kind", ["list", "dict"])
+def test_the_toolkit_limit_is_recorded_either_side_and_is_sm_trains(kind):
+    folder = os.path.dirname(CASES[0])
+    runs = load(os.path.join(folder, "deep_%s_%d.json" % (kind, TOOLKIT_DEPTH)))["expected"]
+    dies = load(os.path.join(folder, "deep_%s_%d.json" % (kind, TOOLKIT_DEPTH + 1)))["expected"]
+    assert runs["status"] == 0
+    assert dies["status"] == 1 and dies["failure"].startswith("Framework Error")
+    assert dies["failure"].rstrip().endswith("maximum recursion depth exceeded while encoding a JSON object")
+    assert jsonc.MAX_DEPTH == TOOLKIT_DEPTH

@@ -42,5 +42,5 @@ def test_split_is_case_sensitive_and_knows_the_nine_names():
 
 
 def test_a_deep_hyperparameter_is_one_error_naming_it():
-    with pytest.raises(JobError, match='hyperparameter "lr": JSON nested more than 950 levels deep'):
+    with pytest.raises(JobError, match='hyperparameter "lr": JSON nested more than 987 levels deep'):
         hyperparameters.decode({"ok": "1", "lr": deep_list(5000)})

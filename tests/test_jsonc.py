@@ -1,11 +1,13 @@
 """launcher.jsonc, JSON without `import json`, against the json package: the same text for every value
 (compact, sorted, pretty), the same value or error for every text, on every Python here; parse decides as json
-does without importing it; nesting is bounded at 950 levels, not width, and pretty needs no recursion."""
+does without importing it; nesting is bounded at the toolkit's 987 levels, not width, and a value that deep is
+decoded, encoded and printed on every Python here; pretty needs no recursion."""
 
 import collections
 import json
 import random
 import subprocess
+import sys
 
 import pytest
 import pythons
@@ -133,14 +135,68 @@ def deep_dict(depth):
     return '{"a":' * (depth - 1) + "{}" + "}" * (depth - 1)
 
 
+@pytest.fixture(autouse=True)
+def recursion_limit():
+    """A deep document raises the process's recursion limit (jsonc._brackets): put back what the test found."""
+    limit = sys.getrecursionlimit()
+    yield
+    sys.setrecursionlimit(limit)
+
+
 def test_loads_bounds_nesting_not_width():
-    assert jsonc.loads(deep_list(950)) == json.loads(deep_list(950))
-    for text in (deep_list(951), deep_dict(951), "[" * 100000, deep_list(100000)):
-        with pytest.raises(RecursionError, match="more than 950 levels"):
-            jsonc.loads(text)
+    for text in (deep_list(987), deep_dict(987), "[" * 986 + "[1]" + "]" * 986):
+        for decode in (jsonc.loads, jsonc.parse):
+            assert jsonc.dumps(decode(text)) == text  # the texts are compact JSON
+    # 988 levels: an empty innermost list or object passes parse's validator, whose count is one short; the walk
+    # after decoding refuses it
+    for text in (deep_list(988), deep_dict(988), "[" * 987 + "[1]" + "]" * 987, "[" * 100000, deep_list(100000),
+                 deep_dict(5000)):
+        for decode in (jsonc.loads, jsonc.parse):
+            with pytest.raises(RecursionError, match="^nested more than 987 levels deep$"):
+                decode(text)
     wide = json.dumps([[[1]]] * 2000 + [{"a": [{}]}] * 2000)  # thousands of brackets, three levels
     assert jsonc.loads(wide) == json.loads(wide)
     assert jsonc.loads(json.dumps("[" * 5000)) == "[" * 5000  # brackets inside a string nest nothing
+
+
+# On Python 3.7 to 3.11 the C decoder, the C encoder and repr() recurse within sys.getrecursionlimit(), frames
+# included; on 3.12 and later within a C limit. Here the value is handled under 100 frames, more than the launcher's.
+DEEP_SCRIPT = r"""
+import sys
+sys.path.insert(0, sys.argv[1])
+from launcher import jsonc
+
+def under_frames(count, work):
+    return under_frames(count - 1, work) if count else work()
+
+shallow = "[" * 500 + "]" * 500
+assert jsonc.dumps(under_frames(100, lambda: jsonc.loads(shallow))) == shallow
+assert sys.getrecursionlimit() == 1000, "500 brackets changed the recursion limit"
+for depth in (987, 988):
+    for text in ("[" * depth + "]" * depth, '{"a":' * (depth - 1) + "{}" + "}" * (depth - 1)):
+        for decode in (jsonc.loads, jsonc.parse):
+            try:
+                value = under_frames(100, lambda: decode(text))
+            except RecursionError as e:
+                assert depth == 988 and str(e) == "nested more than 987 levels deep", (depth, e)
+                continue
+            assert depth == 987, "988 levels decoded"
+            env = {"hyperparameters": {"d": value}}  # SM_TRAINING_ENV: two levels further in
+            compact = under_frames(100, lambda: jsonc.dumps(env))
+            assert compact == '{"hyperparameters":{"d":%s}}' % text
+            assert under_frames(100, lambda: str(value)).count("[") == text.count("[")  # the argument
+            assert len(under_frames(100, lambda: jsonc.pretty(env))) > len(text)  # the start record
+print("ok")
+"""
+
+
+@pytest.mark.parametrize("version", pythons.WANTED)
+def test_a_value_at_the_limit_is_decoded_encoded_and_printed_on_every_python(version):
+    python = pythons.interpreter(version)
+    if not python:
+        pytest.skip(pythons.missing_reason(version))
+    result = subprocess.run([python, "-c", DEEP_SCRIPT, ROOT], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert result.returncode == 0 and result.stdout == b"ok\n", result.stderr.decode()[-2000:]
 
 
 def test_pretty_is_json_indent_and_needs_no_recursion():

@@ -1,7 +1,7 @@
-"""What sm-train does where the toolkit crashes or differs: deep values in a real start, non-string job names
-and regions, log level names, the base dir as given, and the limits `local` keeps. Golden cases
-(tests/golden/deep_*, basedir_*, newline_*, nonstring_*) cover where the toolkit succeeds, tests/test_bad_input.py
-(deep_*) where sm-train refuses."""
+"""What sm-train does where the toolkit crashes or differs: deep values in a real start (up to the toolkit's own
+limit, on every Python here, and one level past it), non-string job names and regions, log level names, the base
+dir as given, and the limits `local` keeps. Golden cases (tests/golden/deep_*, basedir_*, newline_*, nonstring_*)
+cover where the toolkit succeeds or dies, tests/test_bad_input.py (deep_*) where sm-train refuses."""
 
 import glob
 import json
@@ -10,9 +10,9 @@ import subprocess
 import sys
 
 import pytest
+import pythons
 from conftest import clean_env, make_tree, run_pyz
 
-from launcher import jsonc
 from launcher.core import hyperparameters
 
 DUMP_PY = """import json, os, sys
@@ -21,6 +21,8 @@ with open(os.path.join(os.environ["SM_MODEL_DIR"], "seen.json"), "w") as f:
 """
 RC = {"current_host": "algo-1", "hosts": ["algo-1"]}
 PYTHONS = [sys.executable] + sorted(glob.glob("/root/.pyenv/versions/3.7*/bin/python3"))[:1]
+# The toolkit's limit on CPython 3.11 (tests/golden/deep_*_987 run, deep_*_988 die encoding SM_TRAINING_ENV).
+LIMIT = 987
 
 
 def deep_list(depth):
@@ -44,8 +46,8 @@ def seen(base):
 
 
 @pytest.mark.parametrize("python", PYTHONS)
-@pytest.mark.parametrize("key,text", [("d", deep_list(900)), ("d", deep_list(950)), ("d", deep_dict(950)),
-                                      ("sagemaker_job_name", deep_list(900)), ("api_token", deep_list(950))])
+@pytest.mark.parametrize("key,text", [("d", deep_list(900)), ("d", deep_list(LIMIT)), ("d", deep_dict(LIMIT)),
+                                      ("sagemaker_job_name", deep_list(LIMIT)), ("api_token", deep_list(LIMIT))])
 @pytest.mark.parametrize("supervise", [False, True])
 def test_a_real_start_runs_a_deep_value(pyz, tmp_path, python, key, text, supervise):
     root = job(tmp_path / "ml", {key: text})
@@ -56,7 +58,7 @@ def test_a_real_start_runs_a_deep_value(pyz, tmp_path, python, key, text, superv
     assert "Traceback" not in stderr
     assert "Invoking user script" in stderr  # the start record, pretty-printed, deep value and all
     env = seen(root)["env"]
-    compact = jsonc.dumps(json.loads(text))
+    compact = text  # deep_list and deep_dict are compact JSON already; decoding them here could overflow pytest
     if key == "sagemaker_job_name":
         assert env["SAGEMAKER_JOB_NAME"] == compact
     elif key == "api_token":
@@ -64,6 +66,57 @@ def test_a_real_start_runs_a_deep_value(pyz, tmp_path, python, key, text, superv
         assert compact not in stderr  # masked in the start record
     else:
         assert env["SM_HP_D"] == compact
+
+
+@pytest.mark.parametrize("version", pythons.WANTED)
+@pytest.mark.parametrize("shape", [deep_list, deep_dict], ids=["list", "dict"])
+def test_a_value_at_the_toolkits_limit_runs_on_every_python(pyz, tmp_path, version, shape):
+    """Decoded, encoded into SM_HP_D, SM_HPS and SM_TRAINING_ENV (two levels further in), made an argument and
+    logged: by --print-env in both formats, a real start in exec mode and with --supervise, and `local`."""
+    python = pythons.interpreter(version)
+    if not python:
+        pytest.skip(pythons.missing_reason(version))
+    text = shape(LIMIT)
+    root = job(tmp_path / "ml", {"d": text, "sagemaker_custom": text})
+    dry = run_pyz(pyz, "--root", root, "--print-env", "--format", "json", env=clean_env(), python=python, timeout=120)
+    assert dry.returncode == 0 and b"Traceback" not in dry.stderr, dry.stderr.decode()[-2000:]
+    planned = json.loads(dry.stdout.decode())  # strings only: nothing in it nests
+    assert planned["env"]["SM_HP_D"] == text and planned["env"]["SM_HPS"] == '{"d":%s}' % text
+    training_env = planned["env"]["SM_TRAINING_ENV"]
+    assert '"hyperparameters":{"d":%s}' % text in training_env
+    assert '"additional_framework_parameters":{"sagemaker_custom":%s}' % text in training_env
+    shell = run_pyz(pyz, "--root", root, "--print-env", env=clean_env(), python=python, timeout=120)
+    assert shell.returncode == 0 and b"Traceback" not in shell.stderr, shell.stderr.decode()[-2000:]
+    assert ("export SM_HP_D='%s'" % text).encode() in shell.stdout
+    for args in ([], ["--supervise"]):
+        result = run_pyz(pyz, "--root", root, *args, env=clean_env(), python=python, timeout=120)
+        stderr = result.stderr.decode()
+        assert result.returncode == 0 and "Traceback" not in stderr, stderr[-2000:]
+        assert "Invoking user script" in stderr
+        got = seen(root)
+        assert got["argv"] == planned["argv"][2:]  # [python, "--", "train.py", "-d", VALUE]: the program's argv
+        assert {name: got["env"].get(name) for name in planned["env"]} == planned["env"]
+    tree = str(tmp_path / "tree")
+    local = run_pyz(pyz, "local", "--code", os.path.join(root, "code"), "--program", "train.py", "--hp", "d=" + text,
+                    "--keep", tree, env=clean_env(), python=python, timeout=120)
+    assert local.returncode == 0 and b"Traceback" not in local.stderr, local.stderr.decode()[-2000:]
+    assert seen(tree)["env"]["SM_HP_D"] == text
+
+
+@pytest.mark.parametrize("version", pythons.WANTED)
+def test_one_level_past_the_limit_is_one_line_on_every_python(pyz, tmp_path, version):
+    python = pythons.interpreter(version)
+    if not python:
+        pytest.skip(pythons.missing_reason(version))
+    for shape in (deep_list, deep_dict):
+        root = job(tmp_path / shape.__name__, {"d": shape(LIMIT + 1)})
+        for args in ([], ["--print-env"]):
+            result = run_pyz(pyz, "--root", root, *args, env=clean_env(), python=python, timeout=120)
+            stderr = result.stderr.decode()
+            assert result.returncode == 1 and "Traceback" not in stderr, stderr[-2000:]
+            errors = [line for line in stderr.splitlines() if " ERROR " in line]
+            assert len(errors) == 1, errors
+            assert errors[0].endswith('hyperparameter "d": JSON nested more than %d levels deep' % LIMIT)
 
 
 @pytest.mark.parametrize("key,value,shown", [
@@ -133,7 +186,7 @@ def test_a_relative_root_is_made_absolute(pyz, tmp_path):
     assert seen(real)["env"]["SAGEMAKER_BASE_DIR"] == real
 
 
-@pytest.mark.parametrize("depth,status", [(950, 0), (951, 2), (5000, 2)])
+@pytest.mark.parametrize("depth,status", [(LIMIT, 0), (LIMIT + 1, 2), (5000, 2)])
 def test_local_refuses_an_hp_too_deep_for_the_job(pyz, tmp_path, depth, status):
     code = tmp_path / "code"
     code.mkdir()
@@ -145,7 +198,8 @@ def test_local_refuses_an_hp_too_deep_for_the_job(pyz, tmp_path, depth, status):
     assert "Traceback" not in stderr
     if status:
         lines = [line for line in stderr.splitlines() if " ERROR " in line]
-        assert len(lines) == 1 and lines[0].endswith("--hp d: the value is JSON nested more than 950 levels deep")
+        assert len(lines) == 1
+        assert lines[0].endswith("--hp d: the value is JSON nested more than %d levels deep" % LIMIT)
 
 
 def test_local_refuses_a_channel_nested_too_deep_to_copy(pyz, tmp_path):

@@ -50,12 +50,13 @@ def index(arn, env):
 
 
 def base_url(repo, env):
-    """AWS_ENDPOINT_URL_CODEARTIFACT, else AWS_ENDPOINT_URL (unless AWS_IGNORE_CONFIGURED_ENDPOINT_URLS, as in
-    botocore), else the regional endpoint of the ARN's partition."""
-    if env.get("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS", "").lower() != "true":
-        for name in ("AWS_ENDPOINT_URL_CODEARTIFACT", "AWS_ENDPOINT_URL"):
-            if env.get(name):
-                return env[name].rstrip("/")
+    """The configured endpoint URL (endpoints.configured_endpoint: the variables, the config file's services
+    section and profile), else the regional endpoint of the ARN's partition."""
+    from .endpoints import checked, configured_endpoint
+
+    configured = configured_endpoint(env, "codeartifact")
+    if configured:
+        return checked(configured, "CodeArtifact for %s" % repo.arn).rstrip("/")
     suffix = "amazonaws.com.cn" if repo.partition == "aws-cn" else "amazonaws.com"
     return "https://codeartifact.%s.%s" % (repo.region, suffix)
 

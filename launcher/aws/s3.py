@@ -13,13 +13,11 @@ import os
 import struct
 import zlib
 
-from .. import log
 from ..errors import JobError
-from . import endpoints, http, retry, s3error
-from .s3call import Call, Cancelled, DeadlinePassed  # noqa: F401 - the callers' names for them
+from . import http, retry, s3error
+from .s3call import READ, Call, Cancelled, DeadlinePassed  # noqa: F401 - the callers' names for them
 
 CHUNK = 1 << 20
-REDIRECTS = frozenset(("PermanentRedirect", "AuthorizationHeaderMalformed", "IllegalLocationConstraintException"))
 
 
 def parse_uri(uri):
@@ -63,15 +61,14 @@ class _Download(Call):
     """The object whole (``span`` None), or ``span`` = (first byte, length) of it written at the same offset."""
 
     def __init__(self, uri, out, credentials, region, environ, deadline, request_timeout, etag=None, span=None,
-                 stop=None, progress=None):
+                 stop=None, progress=None, configured=READ):
         self.bucket, self.key = parse_uri(uri)
-        Call.__init__(self, uri, self.bucket, credentials, region, environ, deadline, request_timeout, stop)
+        Call.__init__(self, uri, self.bucket, self.key, credentials, region, environ, deadline, request_timeout, stop,
+                      configured)
         self.out, self.etag, self.expected, self.progress = out, etag, etag, progress
-        self.url, self.region = endpoints.s3_url(self.bucket, self.key, region, environ, uri)
         self.first, self.total = span if span is not None else (0, None)
         self.span = span is not None
         self.checksum = _Checksum(None)
-        self.redirected = False
 
     def run(self):
         return self.retried(self.attempt, "GetObject")
@@ -155,16 +152,8 @@ class _Download(Call):
             raise self.fail("GetObject ignored the Range header: the server sent the whole object")
         if self.written:
             detail = "after %d of %s bytes, %s" % (self.written, self.total, detail)
-        if not self.redirected and (answer.status in (301, 302, 307) or code in REDIRECTS):
-            self.redirected = True
-            region = answer.header("x-amz-bucket-region") or document.get("Region") or self.bucket_region()
-            if region and region != self.region:
-                log.info("GetObject %s: the bucket is in %s, not %s; asking there" % (self.uri, region, self.region))
-                if not endpoints.configured_endpoint(self.environ):
-                    self.url = endpoints.s3_url(self.bucket, self.key, region, self.environ, self.uri)[0]
-                self.region = region
-                raise retry.Again(detail, free=True)
-        self.fix_skew(answer, document, "GetObject", detail)
+        if self.corrected("GetObject", answer, document):
+            raise retry.Again(detail, free=True)
         if answer.status == 412 and self.expected:
             raise self.fail("the object changed after it was listed (its ETag is no longer %s); run again"
                             % self.expected)
@@ -177,12 +166,13 @@ class _Download(Call):
 
 
 def download(uri, dest_path, credentials, region, environ, deadline, request_timeout=retry.REQUEST_TIMEOUT,
-             etag=None, stop=None, progress=None):
+             etag=None, stop=None, progress=None, configured=READ):
     """Fetch ``uri`` (s3://bucket/key) into ``dest_path`` and return the bytes written; the file is removed
     again if the download fails. ``credentials`` has ``.get()`` (access_key, secret_key, token) and ``.source``;
     ``deadline`` is a time.monotonic() value for the whole download; ``request_timeout`` bounds each connection
     and each read within it. With ``etag`` (as listed) every request asks for that version (If-Match); ``stop``
-    (a threading.Event) ends it with Cancelled between pieces; ``progress(n)`` is told of each piece written."""
+    (a threading.Event) ends it with Cancelled between pieces; ``progress(n)`` is told of each piece written;
+    ``configured``: the client's endpoints.configured_endpoint(environ), read once (else read here)."""
     try:
         out = open(dest_path, "wb")
     except OSError as error:
@@ -191,7 +181,7 @@ def download(uri, dest_path, credentials, region, environ, deadline, request_tim
         done = False
         try:
             written = _Download(uri, out, credentials, region, environ, deadline, request_timeout, etag, None,
-                                stop, progress).run()
+                                stop, progress, configured).run()
             done = True
             return written
         finally:
@@ -201,7 +191,7 @@ def download(uri, dest_path, credentials, region, environ, deadline, request_tim
 
 
 def download_part(uri, dest_path, first, length, etag, credentials, region, environ, deadline, stop=None,
-                  progress=None, request_timeout=retry.REQUEST_TIMEOUT):
+                  progress=None, request_timeout=retry.REQUEST_TIMEOUT, configured=READ):
     """Fetch bytes ``first`` to ``first + length - 1`` of the object (its version ``etag``, as listed) into the
     same bytes of ``dest_path``, a file the caller made; on failure the caller removes it. Several parts of one
     object may be fetched at once, each by its own call."""
@@ -211,4 +201,4 @@ def download_part(uri, dest_path, first, length, etag, credentials, region, envi
         raise JobError("cannot download %s: cannot write %s: %s" % (uri, dest_path, error.strerror or error))
     with out:
         return _Download(uri, out, credentials, region, environ, deadline, request_timeout, etag, (first, length),
-                         stop, progress).run()
+                         stop, progress, configured).run()

@@ -1,13 +1,15 @@
-"""What every S3 operation of the client shares: its signed requests, the deadline and the stop request it honours,
-the skewed-clock correction, the bucket's region from HeadBucket, and the one JobError line that ends it (the
-URI, what went wrong, the credential source and the endpoint; never a secret)."""
+"""What every S3 operation of the client shares: its endpoint (the configured one, read once), its signed requests,
+the deadline and the stop request it honours, the corrections S3's answers call for (s3error.Corrections: the
+bucket's region, S3's clock), and the one JobError line that ends it (the URI, what went wrong, the credential
+source and the endpoint; never a secret)."""
 
 import time
 
-from .. import log
 from ..errors import JobError
 from ..masking import scrub
 from . import endpoints, http, retry, s3error, sigv4
+
+READ = object()  # a Call's ``configured`` when its caller has not read the configured endpoint
 
 
 class DeadlinePassed(JobError):
@@ -19,16 +21,26 @@ class Cancelled(JobError):
 
 
 class Call(object):
-    """One operation on one bucket (``verb`` begins its error line: "cannot download s3://...")."""
+    """One operation on one bucket, on ``key`` (None: the bucket itself); ``verb`` begins its error line
+    ("cannot download s3://..."). The whole operation is one request for its corrections: each is made once.
+    ``configured``: the client's configured endpoint as endpoints.configured_endpoint read it."""
 
     verb = "download"
 
-    def __init__(self, uri, bucket, credentials, region, environ, deadline, request_timeout, stop=None):
+    def __init__(self, uri, bucket, key, credentials, region, environ, deadline, request_timeout, stop=None,
+                 configured=READ):
         self.uri, self.bucket, self.credentials, self.environ = uri, bucket, credentials, environ
-        self.region, self.deadline, self.request_timeout, self.stop = region, deadline, request_timeout, stop
-        self.url = None
-        self.skew, self.skew_fixed, self.keys = 0.0, False, None
+        self.deadline, self.request_timeout, self.stop = deadline, request_timeout, stop
+        self.key, self.keys = key, None
         self.written, self.total = 0, None
+        # endpoints.configured_endpoint(environ), read once per client (it may read the config file)
+        self.configured = endpoints.configured_endpoint(environ) if configured is READ else configured
+        self.url, signing = self.locate(key, region)
+        self.fix = s3error.Corrections(signing)  # the bucket's region and S3's clock, as learnt
+
+    def locate(self, key, region):
+        """(URL, signing region) of ``key`` (None: the bucket) in ``region``, at the configured endpoint if any."""
+        return endpoints.s3_url(self.bucket, key, region, self.environ, self.uri, self.verb, self.configured)
 
     def where(self):
         return "(credentials: %s; endpoint %s)" % (self.credentials.source, http.shown_host(self.url))
@@ -53,8 +65,8 @@ class Call(object):
             self.keys = self.credentials.get()
         except http.ConnectionFailed as error:  # a source that fetches keys and failed without saying so itself
             raise self.fail("cannot get credentials: %s" % error)
-        signed = sigv4.sign(method, url, headers, sigv4.EMPTY_SHA256, self.keys, self.region, "s3",
-                            time.time() + self.skew)
+        signed = sigv4.sign(method, url, headers, sigv4.EMPTY_SHA256, self.keys, self.fix.region, "s3",
+                            self.fix.now())
         try:
             return http.request(method, url, signed, timeout=self.timeout(), environ=self.environ)
         except http.ConnectionFailed as error:
@@ -76,35 +88,14 @@ class Call(object):
                 raise self.fail("the fetch deadline passed; the last error: %s" % stop.last, DeadlinePassed)
             raise self.fail("%s failed %d times in a row; the last: %s" % (operation, stop.failures, stop.last))
 
-    def fix_skew(self, answer, document, operation, detail):
-        """A first RequestTimeTooSkewed: sign again with the server's clock (retry.Again, free)."""
-        if document.get("Code") != "RequestTimeTooSkewed" or self.skew_fixed:
-            return
-        self.skew_fixed = True
-        server = _server_time(answer.header("Date"), document.get("ServerTime"))
-        if server is not None:
-            self.skew = server - time.time()
-            log.info("%s %s: the clock is %.0f s off S3's; signing with S3's time" % (operation, self.uri, -self.skew))
-            raise retry.Again(detail, free=True)
+    def corrected(self, operation, answer, document):
+        """Whether S3's error ``answer`` calls for the request again, re-signed for the bucket's region (the URL
+        then follows it) or with S3's clock: s3error.Corrections.again."""
+        if not self.fix.again(operation, self.uri, answer, document, self.head_bucket):
+            return False
+        self.url = self.locate(self.key, self.fix.region)[0]
+        return True
 
-    def bucket_region(self):
-        """The region HeadBucket reports in x-amz-bucket-region, even on an error answer."""
-        url = endpoints.s3_url(self.bucket, None, self.region, self.environ, self.uri)[0]
-        try:
-            answer = self.send("HEAD", url, {})
-        except retry.Again:
-            return None
-        answer.close()
-        return answer.header("x-amz-bucket-region")
-
-
-def _server_time(date_header, server_time):
-    import calendar
-    from email.utils import mktime_tz, parsedate_tz
-    parsed = parsedate_tz(date_header) if date_header else None
-    if parsed:
-        return float(mktime_tz(parsed))
-    try:
-        return float(calendar.timegm(time.strptime(server_time[:19], "%Y-%m-%dT%H:%M:%S")))
-    except (TypeError, ValueError):
-        return None
+    def head_bucket(self):
+        """HeadBucket, signed for the region we have: its x-amz-bucket-region names the bucket's."""
+        return self.send("HEAD", self.locate(None, self.fix.region)[0], {})

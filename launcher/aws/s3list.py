@@ -1,13 +1,14 @@
 """ListObjectsV2: every object under a prefix, page by page with the continuation token, in key order.
 
-The same signed requests, retries, deadline and one-line errors as the download. A bucket in another region than
-the client's is not followed but reported (OtherRegion): a SageMaker job reads its channels from its own region."""
+The same endpoint, signed requests, retries, deadline, clock correction and one-line errors as the download. A
+bucket in another region than the client's is not followed but reported (OtherRegion): a SageMaker job reads its
+channels from its own region."""
 
 from urllib.parse import quote, unquote_plus
 
 from ..errors import JobError
-from . import endpoints, http, retry, s3error
-from .s3call import Call
+from . import http, retry, s3error
+from .s3call import READ, Call
 
 PAGE = 1000  # S3's most keys a page
 
@@ -23,14 +24,15 @@ class OtherRegion(JobError):
 class _Listing(Call):
     verb = "list"
 
-    def __init__(self, uri, bucket, prefix, credentials, region, environ, deadline, request_timeout, stop):
-        Call.__init__(self, uri, bucket, credentials, region, environ, deadline, request_timeout, stop)
-        self.prefix = prefix
-        self.url, self.region = endpoints.s3_url(bucket, None, region, environ, uri, action="list")
-        self.token = None
+    def __init__(self, uri, bucket, prefix, credentials, region, environ, deadline, request_timeout, stop,
+                 configured=READ):
+        Call.__init__(self, uri, bucket, None, credentials, region, environ, deadline, request_timeout, stop,
+                      configured)
+        self.prefix, self.token = prefix, None
 
     def page(self):
         """(objects of the next page as (key, size, etag), whether more follow)."""
+        self.fix.fresh()  # a new request: S3's clock may be corrected once more
         return self.retried(self.attempt, "ListObjectsV2")
 
     def attempt(self):
@@ -78,23 +80,23 @@ class _Listing(Call):
         document = self.document(answer)
         code = document.get("Code", "")
         detail = s3error.describe("ListObjectsV2", answer.status, answer.reason, document)
-        if answer.status in (301, 302, 307) or code in ("PermanentRedirect", "AuthorizationHeaderMalformed",
-                                                        "IllegalLocationConstraintException"):
-            region = answer.header("x-amz-bucket-region") or document.get("Region") or self.bucket_region()
-            if region and region != self.region:
-                raise OtherRegion(self.fail("the bucket is in %s, not in %s" % (region, self.region)).args[0],
-                                  region, self.region)
-        self.fix_skew(answer, document, "ListObjectsV2", detail)
+        region = self.fix.elsewhere(answer, document, self.head_bucket)
+        if region:
+            raise OtherRegion(self.fail("the bucket is in %s, not in %s" % (region, self.fix.region)).args[0],
+                              region, self.fix.region)
+        if self.corrected("ListObjectsV2", answer, document):
+            raise retry.Again(detail, free=True)
         if retry.retryable(answer.status, code):
             raise retry.Again(detail, throttled=retry.throttling(answer.status, code))
         raise self.fail(detail)
 
 
 def list_objects(uri, bucket, prefix, credentials, region, environ, deadline, stop=None,
-                 request_timeout=retry.REQUEST_TIMEOUT):
+                 request_timeout=retry.REQUEST_TIMEOUT, configured=READ):
     """Yield (key, size, etag) of every object whose key starts with ``prefix``, in key order, a page at a time:
     a caller that has enough stops asking. ``uri`` names the listing in errors; the rest as s3.download."""
-    listing = _Listing(uri, bucket, prefix, credentials, region, environ, deadline, request_timeout, stop)
+    listing = _Listing(uri, bucket, prefix, credentials, region, environ, deadline, request_timeout, stop,
+                       configured)
     while True:
         found, more = listing.page()
         for item in found:

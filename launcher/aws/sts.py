@@ -9,18 +9,19 @@ from urllib.parse import quote
 from ..errors import JobError
 from ..masking import scrub
 from . import http, retry
+from .endpoints import checked, configured_endpoint
 
 NS = "{https://sts.amazonaws.com/doc/2011-06-15/}"
 TIMEOUT = 10.0
 
 
 def endpoint(environ, region):
-    """Where botocore sends STS calls: the endpoint URL of the variables (unless
-    AWS_IGNORE_CONFIGURED_ENDPOINT_URLS=true; the config file's endpoint_url and services sections are not
-    read), else sts.<region> (sts_regional_endpoints is 'regional' by default), else the global endpoint."""
-    url = environ.get("AWS_ENDPOINT_URL_STS") or environ.get("AWS_ENDPOINT_URL")
-    if url and environ.get("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS", "").lower() != "true":
-        return url
+    """Where botocore sends STS calls: the configured endpoint URL (endpoints.configured_endpoint: the variables,
+    the config file's services section and profile), else sts.<region> (sts_regional_endpoints is 'regional' by
+    default), else the global endpoint."""
+    configured = configured_endpoint(environ, "sts")
+    if configured:
+        return checked(configured, "STS (web identity credentials)")
     if not region:
         return "https://sts.amazonaws.com/"
     suffix = "amazonaws.com.cn" if region.startswith("cn-") else "amazonaws.com"

@@ -1,9 +1,11 @@
 """Upload one file to S3 as boto3's S3Transfer.upload_file does, on the standard library (reference §6): a
 PutObject below 8 MiB, from 8 MiB a multipart upload in 8 MiB parts. Each request is signed afresh (so
 temporary credentials are refreshed during a long job) and retried on its own with backoff and jitter on
-connection failures, 5xx and throttling, as retry.py classifies S3's answers; a multipart upload that
-fails is aborted. Memory is bounded by one part. Every body carries Content-MD5 and an explicit Content-Type:
-urllib's default form type makes moto store empty objects (§4.3)."""
+connection failures, 5xx and throttling, as retry.py classifies S3's answers; a wrong-region answer is signed
+again for the bucket's region and a RequestTimeTooSkewed with S3's clock, once per request, as the download
+does (s3error.Corrections); a multipart upload that fails is aborted. Memory is bounded by one part. Every
+body carries Content-MD5 and an explicit Content-Type: urllib's default form type makes moto store empty
+objects (§4.3)."""
 
 import base64
 import hashlib
@@ -35,7 +37,11 @@ class Client(object):
                  request_timeout=retry.REQUEST_TIMEOUT):
         self.bucket, self.credentials, self.region, self.environ = bucket, credentials, region, environ
         self.deadline, self.request_timeout = deadline, request_timeout
-        self.url, self.signing_region = self.object_url("")  # a bad endpoint or region fails here, at the start
+        self.configured = endpoints.configured_endpoint(environ)  # read once: it may read the config file
+        # a bad endpoint or region fails here, at the start
+        self.url, signing = endpoints.s3_url(bucket, "", region, environ, "s3://%s/" % bucket, "upload",
+                                             self.configured)
+        self.fix = s3error.Corrections(signing)  # the bucket's region and S3's clock, as learnt, for every request
 
     def upload(self, path, key):
         """Upload the file ``path`` (not changing while we read it: a snapshot) to ``key``; its size."""
@@ -80,14 +86,14 @@ class Client(object):
              attempts=retry.S3_ATTEMPTS, fixed_timeout=None):
         """One operation with its retries: the ETag header (``etag``) or the answer's body. ``fixed_timeout``:
         each attempt gets that long, whatever the deadline."""
-        url = self.object_url(key)[0] + ("?" + query if query else "")
         headers = {}
         if body is not None:
             headers["Content-Type"] = content_type
             headers["Content-MD5"] = base64.b64encode(hashlib.md5(body).digest()).decode("ascii")
         payload = hashlib.sha256(body or b"").hexdigest()
+        self.fix.fresh()  # a new request: each correction may be made once more
         try:
-            return retry.loop(lambda: self.attempt(operation, method, url, key, headers, body, payload, etag,
+            return retry.loop(lambda: self.attempt(operation, method, key, query, headers, body, payload, etag,
                                                    document, fixed_timeout),
                               attempts, None if fixed_timeout else self.deadline, "%s %s" % (operation, key))
         except retry.GaveUp as stop:
@@ -95,22 +101,15 @@ class Client(object):
                 raise self.fail(operation, key, "the deadline passed; the last error: %s" % stop.last)
             raise self.fail(operation, key, "failed %d times in a row; the last: %s" % (stop.failures, stop.last))
 
-    def attempt(self, operation, method, url, key, headers, body, payload, etag, document, fixed_timeout=None):
+    def attempt(self, operation, method, key, query, headers, body, payload, etag, document, fixed_timeout=None):
         timeout = fixed_timeout or self.request_timeout
         deadline = None if fixed_timeout else self.deadline()
         if deadline is not None:
             timeout = min(timeout, deadline - time.monotonic())
             if timeout <= 0:
                 raise self.fail(operation, key, "the deadline passed")
-        try:
-            keys = self.credentials.get()
-        except http.ConnectionFailed as error:
-            raise self.fail(operation, key, "cannot get credentials: %s" % error)
-        signed = sigv4.sign(method, url, headers, payload, keys, self.signing_region, "s3", time.time())
-        try:
-            answer = http.request(method, url, signed, body, timeout=timeout, environ=self.environ)
-        except http.ConnectionFailed as error:
-            raise retry.Again(str(error))
+        self.url = self.object_url(key)[0] + ("?" + query if query else "")  # the bucket's region, as learnt
+        answer, keys = self.send(operation, key, method, self.url, headers, body, payload, timeout)
         try:
             try:
                 data = answer.body(1 << 20)
@@ -131,13 +130,33 @@ class Client(object):
         code = found.get("Code", "")
         status = 500 if 200 <= answer.status < 300 else answer.status
         detail = s3error.describe(operation, answer.status, answer.reason, found)
+        if self.fix.again(operation, "s3://%s/%s" % (self.bucket, key), answer, found,
+                          lambda: self.head_bucket(operation, key, timeout)):
+            raise retry.Again(detail, free=True)
         if retry.retryable(status, code):
             raise retry.Again(detail, throttled=retry.throttling(status, code))
         raise self.fail(operation, key, detail, keys)
 
+    def send(self, operation, key, method, url, headers, body, payload, timeout):
+        """The answer to one request signed now, and the keys that signed it; retry.Again when none came."""
+        try:
+            keys = self.credentials.get()
+        except http.ConnectionFailed as error:
+            raise self.fail(operation, key, "cannot get credentials: %s" % error)
+        signed = sigv4.sign(method, url, headers, payload, keys, self.fix.region, "s3", self.fix.now())
+        try:
+            return http.request(method, url, signed, body, timeout=timeout, environ=self.environ), keys
+        except http.ConnectionFailed as error:
+            raise retry.Again(str(error))
+
+    def head_bucket(self, operation, key, timeout):
+        url = endpoints.s3_url(self.bucket, None, self.fix.region, self.environ, "s3://%s" % self.bucket, "upload",
+                               self.configured)[0]
+        return self.send(operation, key, "HEAD", url, {}, None, sigv4.EMPTY_SHA256, timeout)[0]
+
     def object_url(self, key):
-        return endpoints.s3_url(self.bucket, key, self.region, self.environ, "s3://%s/%s" % (self.bucket, key),
-                                "upload")
+        return endpoints.s3_url(self.bucket, key, self.fix.region, self.environ, "s3://%s/%s" % (self.bucket, key),
+                                "upload", self.configured)
 
     def fail(self, operation, key, text, keys=None):
         if keys:

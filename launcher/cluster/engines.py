@@ -7,7 +7,6 @@ Mirrors runner.py of sagemaker-training 5.1.4 and sagemaker_pytorch_container/tr
 
 import os
 
-from .. import options
 from ..core.plan import Plan
 from ..errors import JobError, NotFound
 from .runners import (
@@ -22,8 +21,6 @@ from .runners import (
     xla_argv,
     xla_env,
 )
-
-DEFAULT_SSHD = "/usr/sbin/sshd"
 
 # training.py of the PyTorch container: the first switch that is on picks the engine, in this order.
 RUNNERS = (
@@ -49,25 +46,6 @@ class Cluster(object):
         self.settings = settings
 
 
-class Settings(object):
-    """The SM_TRAIN_* settings of node.py's waits, read when the plan is made: a bad one is a UsageError
-    (status 2) in --print-env too, before anything is installed. Every wait is in seconds."""
-
-    def __init__(self, environ):
-        # every host name resolves (the toolkit: 15 minutes)
-        self.dns_timeout = options.seconds(None, environ, "SM_TRAIN_DNS_TIMEOUT", 900)
-        # the MPI master sees every worker's sshd (the toolkit: 1 hour)
-        self.worker_timeout = options.seconds(None, environ, "SM_TRAIN_WORKER_TIMEOUT", 3600)
-        # an MPI worker gets the master's first answer
-        self.master_timeout = options.seconds(None, environ, "SM_TRAIN_MASTER_TIMEOUT", 3600)
-        # an MPI worker hears again from a master that went silent
-        self.master_lost_timeout = options.seconds(None, environ, "SM_TRAIN_MASTER_LOST_TIMEOUT", 300)
-        self.status_port = options.integer(environ, "SM_TRAIN_STATUS_PORT", 7791, 1, 65535)
-        self.ssh_port = options.integer(environ, "SM_TRAIN_SSH_PORT", 22, 1, 65535)
-        self.ssh_environment = environ.get("SM_TRAIN_SSH_ENVIRONMENT", "/etc/environment")
-        self.sshd = environ.get("SM_TRAIN_SSHD") or DEFAULT_SSHD
-
-
 def select(training_env):
     """The engine the PyTorch container picks for this node, or None for a single process."""
     t = training_env
@@ -80,14 +58,13 @@ def select(training_env):
     return None
 
 
-def apply(plan, python, environ, command=None):
+def apply(plan, python, environ, settings, command=None):
     """The single-process plan made into this node's part of a distributed job, when a switch asks for one:
-    a new Plan, or ``plan`` itself."""
+    a new Plan, or ``plan`` itself. ``settings``: the options.Settings of node.py's waits, checked already."""
     t = plan.rendered.training_env
     engine = select(t)
     if engine is None:  # outside the distribution groups, or only a switch the PyTorch container ignores (a
         return plan     # TensorFlow parameter server): the core's single process, as the plain toolkit runs it
-    settings = Settings(environ)
     hosts = t["distribution_hosts"]
     env = container_env(t)
     if t["current_host"] not in hosts:

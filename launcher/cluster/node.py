@@ -2,7 +2,8 @@
 run mpirun and hand its outcome to the workers (outcome.py). Every wait is bounded and logs its progress.
 
 SIGTERM and SIGINT are only recorded while we wait (``waits.Stop``); the waits' polls act on them, so that a
-signal never lands inside starting or stopping sshd. The settings were read with the plan (engines.Settings).
+signal never lands inside starting or stopping sshd. The settings were checked with the options
+(options.Settings).
 """
 
 import os

@@ -11,7 +11,8 @@ What botocore does, and so what this does:
   lines;
 - config file profiles are `[default]` and `[profile NAME]`, NAME as shlex splits the section name (any
   section name starting with "profile" that splits in exactly two words); when both `[profile default]`
-  and `[default]` exist the later one wins whole; a bare `[NAME]` is not a profile;
+  and `[default]` exist the later one wins whole; a bare `[NAME]` is not a profile; `[services NAME]`
+  sections (a profile's `services = NAME` names one) are read the same way;
 - credentials file sections are profiles by their raw name, and their keys override the config file's;
 - the profile is AWS_DEFAULT_PROFILE, else AWS_PROFILE (a set but empty variable is the profile ""),
   else "default", which alone may be missing.
@@ -44,8 +45,9 @@ def selected_profile(environ):
 
 
 class Files(object):
-    """Both files, parsed: ``config`` (profile -> dict, config file only), ``credentials`` (section -> dict)
-    and ``profiles`` (botocore's full_config['profiles']: the two merged)."""
+    """Both files, parsed: ``config`` (profile -> dict, config file only), ``credentials`` (section -> dict),
+    ``profiles`` (botocore's full_config['profiles']: the two merged) and ``services`` (its
+    full_config['services']: name -> dict, config file only)."""
 
     def __init__(self, environ):
         self.config_file = file_path(environ, CONFIG)
@@ -53,6 +55,7 @@ class Files(object):
         self.profile, self.profile_variable = selected_profile(environ)
         raw_config = parse(self.config_file)
         self.config = _profile_map(raw_config)
+        self.services = _named(raw_config, "services")
         self.credentials = parse(self.credentials_file)
         self.profiles = dict((name, dict(values)) for name, values in self.config.items())
         for name, values in self.credentials.items():
@@ -86,13 +89,17 @@ class Files(object):
         line is a JobError, since no setting read here can hold one. The value is never shown: it may be a
         secret."""
         value = values.get(key)
-        path = self.credentials_file if key in self.credentials.get(profile, {}) else self.config_file
+        path = self.path_of(key, profile)
         if isinstance(value, dict):
             raise JobError("%s: profile %s: '%s' is a sub-section, not a value" % (path, quote(profile), key))
         if value is not None and "\n" in value:
             raise JobError("%s: profile %s: '%s' is continued on an indented line; put its value on one line"
                            % (path, quote(profile), key))
         return value
+
+    def path_of(self, key, profile):
+        """The file a profile's ``key`` comes from: the credentials file's value wins."""
+        return self.credentials_file if key in self.credentials.get(profile, {}) else self.config_file
 
 
 def region(environ):
@@ -147,17 +154,33 @@ def _profile_map(raw):
     profiles = {}
     for section, values in raw.items():
         if section.startswith("profile"):
-            import shlex
-
-            try:
-                parts = shlex.split(section)
-            except ValueError:
-                continue
-            if len(parts) == 2:
-                profiles[parts[1]] = values
+            name = _name(section)
+            if name is not None:
+                profiles[name] = values
         elif section == "default":
             profiles[section] = values
     return profiles
+
+
+def _named(raw, prefix):
+    """build_profile_map's map of the sections `[PREFIX NAME]` (any section name starting with PREFIX that shlex
+    splits in exactly two words): NAME -> values, a later one winning."""
+    found = {}
+    for section, values in raw.items():
+        if section.startswith(prefix) and _name(section) is not None:
+            found[_name(section)] = values
+    return found
+
+
+def _name(section):
+    """The NAME of a section `[WORD NAME]`, or None."""
+    import shlex
+
+    try:
+        parts = shlex.split(section)
+    except ValueError:
+        return None
+    return parts[1] if len(parts) == 2 else None
 
 
 def expandvars(path, environ):

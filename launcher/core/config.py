@@ -130,23 +130,23 @@ def _check_resource_config(path, rc):
             raise JobError("%s: the key '%s' is missing" % (path, key))
     hosts = rc["hosts"]
     if not _is_str_list(hosts) or not hosts:
-        raise JobError("%s: 'hosts' must be a non-empty list of strings, not %s" % (path, _short(hosts)))
+        raise JobError("%s: 'hosts' must be a non-empty list of strings, not %s" % (path, jsonc.short(hosts)))
     for key in ("current_host", "current_instance_type", "current_group_name", "network_interface_name"):
         if key in rc and not isinstance(rc[key], str):
-            raise JobError("%s: '%s' must be a string, not %s" % (path, key, _short(rc[key])))
+            raise JobError("%s: '%s' must be a string, not %s" % (path, key, jsonc.short(rc[key])))
     for host in hosts:
         if not host or "\0" in host or any(c.isspace() for c in host):
             raise JobError("%s: host name %s is empty or holds a NUL or a space" % (path, jsonc.quote(host)))
     if rc["current_host"] not in hosts:
         raise JobError("%s: current_host %s is not among hosts %s"
-                       % (path, jsonc.quote(rc["current_host"]), _short(hosts)))
+                       % (path, jsonc.quote(rc["current_host"]), jsonc.short(hosts)))
     groups = rc.get("instance_groups", [])
     if not isinstance(groups, list):
-        raise JobError("%s: 'instance_groups' must be a list, not %s" % (path, _short(groups)))
+        raise JobError("%s: 'instance_groups' must be a list, not %s" % (path, jsonc.short(groups)))
     for i, group in enumerate(groups):
         where = "%s: instance_groups[%d]" % (path, i)
         if not isinstance(group, dict):
-            raise JobError("%s must be an object, not %s" % (where, _short(group)))
+            raise JobError("%s must be an object, not %s" % (where, jsonc.short(group)))
         if not isinstance(group.get("instance_group_name"), str):
             raise JobError("%s: 'instance_group_name' must be a string" % where)
         if not _is_str_list(group.get("hosts")):
@@ -160,8 +160,3 @@ def _is_str_list(value):
 def _kind(value):
     return {list: "a list", str: "a string", bool: "a boolean", int: "a number", float: "a number",
             type(None): "null"}.get(type(value), type(value).__name__)
-
-
-def _short(value):
-    text = jsonc.dumps(value, sort_keys=False)
-    return text if len(text) <= 80 else text[:77] + "..."

@@ -35,13 +35,16 @@ def build(job, decoded, resources, layout, environ, command=None, args_renderer=
     python = sys.executable
     if not python:
         raise JobError("cannot tell which Python runs sm-train (sys.executable is empty)")
+    source = rendered.training_env["module_dir"]
     fetch = None
+    if "sagemaker_submit_directory" in decoded and fetched is None and code_awaited(layout.code):
+        # The toolkit's download_and_extract, a no-op but for the code dir when source is it; for `-- PROGRAM`
+        # too, which runs in the code dir and so needs the code the job's program would have had.
+        fetch = source
     if command:
-        prog = program.explicit_program(command, layout.code, environ.get("PATH", os.defpath), python)
+        prog = program.explicit_program(command, layout.code, environ.get("PATH", os.defpath), python,
+                                        arriving=fetch is not None)
     else:
-        source = rendered.training_env["module_dir"]
-        if "sagemaker_submit_directory" in decoded and fetched is None and code_awaited(layout.code):
-            fetch = source  # the toolkit's download_and_extract, a no-op but for the code dir when source is it
         prog = program.entry_program(rendered.entry_point, layout.code, rendered.user_args, python, source,
                                      arriving=fetch is not None,
                                      fetched=fetched is not None and fetched != layout.code)

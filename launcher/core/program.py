@@ -138,14 +138,17 @@ def _inside(code_dir, name, source, fetched):
     return target
 
 
-def explicit_program(argv, code_dir, path, python):
+def explicit_program(argv, code_dir, path, python, arriving=False):
     """``-- PROGRAM ARGS``: run as given, found on PATH (or relative to the cwd when it has a '/'), in the
     code dir, or in the current directory in an image without one (ContainerArguments such as
-    ["python3", "/app/prep.py"] need no /opt/ml/code)."""
-    cwd = code_dir if os.path.isdir(code_dir) else os.getcwd()
+    ["python3", "/app/prep.py"] need no /opt/ml/code). ``arriving``: sagemaker_submit_directory will fill the
+    code dir first (a dry run), so a command inside it is not looked for yet."""
+    cwd = code_dir if arriving or os.path.isdir(code_dir) else os.getcwd()
     name = argv[0]
     if "/" in name:
         found = os.path.join(cwd, name)
+        if arriving and not os.path.isabs(name):
+            return Program(list(argv), cwd)
         if not os.path.exists(found):
             raise NotFound("command %r not found: %s does not exist" % (name, found))
     else:

@@ -6,23 +6,21 @@ mount) and moved up whole, so a failure leaves the code dir empty."""
 import os
 import shutil
 
-from .. import log, options
+from .. import log
 from ..errors import JobError
 
-DEFAULT_TIMEOUT = "1800"  # seconds for the whole fetch ($SM_TRAIN_FETCH_TIMEOUT): a bundle of a few GB
 
-
-def fetch(source, code_dir, env):
-    """Fill ``code_dir`` (missing or empty) from ``source``. A signal's Stopped, raised anywhere in here by the
+def fetch(source, code_dir, env, timeout):
+    """Fill ``code_dir`` (missing or empty) from ``source``; ``timeout``: seconds for an S3 download
+    ($SM_TRAIN_FETCH_TIMEOUT, checked with the options). A signal's Stopped, raised anywhere in here by the
     frame's handler, leaves the code dir empty too."""
-    deadline = options.seconds(None, env, "SM_TRAIN_FETCH_TIMEOUT", DEFAULT_TIMEOUT)
     log.info("Provided path: %s  is empty, unzipping" % code_dir)  # sic: the toolkit's two spaces
     try:
         os.makedirs(code_dir, exist_ok=True)
     except OSError as e:
         raise JobError("cannot create the code directory %s: %s" % (code_dir, e.strerror or e))
     if source.startswith("s3://"):
-        _staged(code_dir, lambda staging: _from_s3(source, staging, env, deadline, code_dir))
+        _staged(code_dir, lambda staging: _from_s3(source, staging, env, timeout, code_dir))
     elif os.path.isdir(source):
         _copy_dir(source, code_dir)
     elif _is_tar(source):

@@ -23,9 +23,10 @@ class Client(object):
     ``environ``, and the stop that ends every request of the run."""
 
     def __init__(self, environ, region):
-        from ..aws import credentials
+        from ..aws import credentials, endpoints
 
         self.environ, self.region = environ, region
+        self.configured = endpoints.configured_endpoint(environ)  # read once: it may read the config file
         self.credentials = credentials.resolve(environ, region or None)
         self.stop = threading.Event()
         self.deadline = float("inf")  # none for the whole: a channel of terabytes takes what it takes
@@ -34,19 +35,19 @@ class Client(object):
         from ..aws import s3list
 
         return s3list.list_objects(uri, bucket, prefix, self.credentials, self.region, self.environ, self.deadline,
-                                   self.stop)
+                                   self.stop, configured=self.configured)
 
     def get(self, item, path, progress):
         from ..aws import s3
 
         return s3.download(item.uri(), path, self.credentials, self.region, self.environ, self.deadline,
-                           etag=item.etag, stop=self.stop, progress=progress)
+                           etag=item.etag, stop=self.stop, progress=progress, configured=self.configured)
 
     def get_part(self, item, path, first, length, progress):
         from ..aws import s3
 
         return s3.download_part(item.uri(), path, first, length, item.etag, self.credentials, self.region,
-                                self.environ, self.deadline, self.stop, progress)
+                                self.environ, self.deadline, self.stop, progress, configured=self.configured)
 
 
 def fetch(items, store, client, workers=WORKERS):

@@ -5,6 +5,11 @@ the order closed. Unlike the toolkit, a file or directory renamed into the tree 
 is explicit: ``finish`` takes the last events, rescans the tree, waits for the uploads until a deadline and
 names every file that did not arrive.
 
+A copy waits a settle interval (SM_TRAIN_INTERMEDIATE_SETTLE) before it is uploaded, and a write to its file
+in that time (IN_MODIFY) drops it: a write() the program was in the middle of while the copy was made reports
+itself only when it ends, after every check the copy passed. The file's next close brings it back; so a file
+rewritten faster than the interval goes up at its last close, and the final pass takes every file as it is.
+
 Two daemon threads, started with every signal blocked so that signals stay the supervisor's: one takes the
 events and the snapshots, one uploads. A newer snapshot of a file still waiting replaces the older one."""
 
@@ -15,16 +20,16 @@ import shutil
 import threading
 import time
 
-from .. import log, options
+from .. import log
 from ..errors import JobError
 from . import watcher
 
 TMP = ".tmp.sagemaker_s3_sync"
-POLL_VARIABLE = "SM_TRAIN_INTERMEDIATE_POLL"  # seconds: poll instead of inotify (for filesystems without it)
 
 
-def start(target, environ):
-    """Create the directories and start watching ``target`` (a core.plan.Intermediate); a running Sync."""
+def start(target, environ, settings):
+    """Create the directories and start watching ``target`` (a core.plan.Intermediate); a running Sync.
+    ``settings``: options.Settings, checked with the options (the polling interval, the settle interval)."""
     from ..aws import credentials, endpoints, upload
 
     try:
@@ -33,19 +38,22 @@ def start(target, environ):
         raise JobError("cannot create %s for sagemaker_s3_output: %s" % (target.directory, e.strerror or e))
     region = endpoints.client_region(environ)
     source = credentials.resolve(environ, region or None)
-    sync = Sync(target)
+    changes = watcher.open_source(target.directory, TMP, settings.intermediate_poll)
+    # Only inotify tells of a write (IN_MODIFY) a settling copy could be dropped for; polling takes a file once it
+    # stayed the same for an interval, its own wait.
+    sync = Sync(target, settings.intermediate_settle if changes.mode == "inotify" else 0.0)
     sync.client = upload.Client(target.bucket, source, region, environ, deadline=lambda: sync.deadline)
-    poll = environ.get(POLL_VARIABLE)
-    interval = options.seconds(None, environ, POLL_VARIABLE, "1") if poll else None
-    sync.run(watcher.open_source(target.directory, TMP, interval))
+    sync.run(changes)
     log.info("Intermediate output: watching %s (%s), uploading to %s with credentials from %s"
              % (target.directory, sync.source.mode, target.url(), source.source))
     return sync
 
 
 class Sync(object):
-    def __init__(self, target):
+    def __init__(self, target, settle=0.0):
         self.target, self.root, self.tmp = target, target.directory, os.path.join(target.directory, TMP)
+        self.settle = settle
+        self.settling = {}                # the watcher's own: relative path -> (copy, signature, due), due order
         self.client = self.source = None
         self.lock = threading.Condition()
         self.queue = collections.deque()  # relative paths with a snapshot waiting, in the order first closed
@@ -117,18 +125,23 @@ class Sync(object):
             while True:
                 with self.lock:
                     stopping = self.stopping
-                events = self.source.wait(0 if stopping else 1.0)
+                events = self.source.wait(0 if stopping else self._until_due())
                 written = {rel: i for i, (kind, rel) in enumerate(events) if kind == "modified"}
                 for i, (kind, rel) in enumerate(events):
                     if kind == "file" and written.get(rel, -1) < i:  # else written again since: its close comes
                         self._snapshot(rel)
+                    elif kind == "modified":
+                        self._drop(rel)  # its settling copy may hold parts of two versions; its next close comes
                     elif kind == "dir":
                         self._walk(rel)
                     elif kind == "rescan":
                         self._rescan()
                 if stopping:  # every close before the end is in the events just read; the rescan catches the rest
+                    for rel in list(self.settling):
+                        self._drop(rel)  # nothing writes any more: the final pass copies each file as it is
                     self._rescan(final=True)
                     break
+                self._settled()
         except Exception as e:  # never silently: the end names what did not arrive
             log.error("Intermediate output: the watcher stopped: %s: %s" % (type(e).__name__, e))
             with self.lock:
@@ -156,12 +169,14 @@ class Sync(object):
     def _snapshot(self, rel, final=False):
         """Copy the file as it is now into TMP for the upload, unless this version is taken already or it changed
         while copied. While the program runs (not ``final``), also unless it was written to after its close:
-        the copy may then hold parts of two versions, and its next close brings the file back."""
+        the copy may then hold parts of two versions, and its next close brings the file back; and the copy
+        settles before it goes to the uploads."""
         source = os.path.join(self.root, rel)
         try:
             before = os.lstat(source)
-            if (before.st_mode & 0o170000) != 0o100000 or self.taken.get(rel) == watcher.signature(before):
-                return  # not a regular file (links are not followed), or this version is taken already
+            if (before.st_mode & 0o170000) != 0o100000 or watcher.signature(before) in (
+                    self.taken.get(rel), self.settling.get(rel, (None, None))[1]):
+                return  # not a regular file (links are not followed), or this version is taken or settling already
             copy = os.path.join(self.tmp, os.path.dirname(rel), "%s.%s" % (_stamp(), os.path.basename(rel)))
             os.makedirs(os.path.dirname(copy), exist_ok=True)
             shutil.copyfile(source, copy, follow_symlinks=False)
@@ -176,10 +191,42 @@ class Sync(object):
         if watcher.signature(after) != watcher.signature(before) or not final and self.source.written(rel):
             _unlink(copy)  # written to while we copied, or since its close: its next close brings it back
             return
+        if final or not self.settle:
+            self._queue(rel, copy, watcher.signature(before))
+        else:
+            self._drop(rel)  # an older copy still settling: this one is newer, and goes to the end of the line
+            self.settling[rel] = (copy, watcher.signature(before), time.monotonic() + self.settle)
+
+    def _until_due(self):
+        """Seconds to wait for events: until the oldest settling copy is due, at most 1."""
+        for _, _, due in self.settling.values():
+            return min(1.0, max(0.0, due - time.monotonic()))
+        return 1.0
+
+    def _settled(self):
+        """The copies whose file had no write for the settle interval go to the uploads, oldest first; a write
+        not yet among the events read drops its copy as one read would."""
+        now = time.monotonic()
+        for rel, (copy, signature, due) in list(self.settling.items()):
+            if due > now:
+                break
+            del self.settling[rel]
+            if self.source.written(rel):
+                _unlink(copy)
+            else:
+                self._queue(rel, copy, signature)
+
+    def _drop(self, rel):
+        waiting = self.settling.pop(rel, None)
+        if waiting is not None:
+            _unlink(waiting[0])
+
+    def _queue(self, rel, copy, signature):
+        """Hand ``copy`` of ``rel`` to the uploads, in place of an older one still waiting there."""
         with self.lock:
             older = self.snapshots.get(rel)
             self.snapshots[rel] = copy
-            self.taken[rel] = watcher.signature(before)
+            self.taken[rel] = signature
             if older is None:
                 self.queue.append(rel)
             self.lock.notify_all()

@@ -9,7 +9,7 @@ import subprocess
 
 import pytest
 
-from .harness import apt_sources, build, debian_release, docker, mpi_dockerfile, recipe, with_from
+from .harness import CHECK_TIMES, apt_sources, build, debian_release, docker, mpi_dockerfile, recipe, with_from
 
 WORK = os.environ.get("SM_TRAIN_IMAGES_WORK", "")  # set by run.sh, with DOCKER_HOST and SM_TRAIN_PYZ
 
@@ -77,3 +77,14 @@ def supervised_image(recipe_image, tmp_path_factory):
 @pytest.fixture(scope="session")
 def mpi_image(bases, tmp_path_factory):
     return build("sm-mpi", with_from(mpi_dockerfile()[0], bases["mpi"]), "mpi_train.py", tmp_path_factory)
+
+
+def pytest_terminal_summary(terminalreporter):
+    """The time `check` took on each test image (test_check.py records them), for the record."""
+    if not CHECK_TIMES:
+        return
+    terminalreporter.write_line("sm-train check on each image: its own time, and the whole `docker run --rm IMAGE "
+                                "check` (the container's start included)")
+    for image, (inside, wall) in sorted(CHECK_TIMES.items()):
+        own = "%.3f s" % inside if inside is not None else "refused"
+        terminalreporter.write_line("  %-24s %-8s %.2f s" % (image, own, wall))

@@ -15,6 +15,7 @@ ROOT = os.path.dirname(os.path.dirname(HERE))
 PROGRAMS = os.path.join(HERE, "programs")
 SDK_PYTHON = os.path.join(ROOT, ".venv-images", "bin", "python")
 WAIT = 300  # seconds; only reached when something hangs
+CHECK_TIMES = {}  # image -> (seconds `check` took inside it, seconds of the whole `docker run`), for the summary
 
 
 def docker(*args, check=True, timeout=WAIT):
@@ -80,11 +81,17 @@ def apt_sources():
     pytest.fail("no apt sources file for mmdebstrap")
 
 
-def build(tag, dockerfile, program, tmp_path_factory):
-    """``docker build`` of ``dockerfile`` with the pyz and ``program`` (as train.py) in its context, offline."""
+def build(tag, dockerfile, program, tmp_path_factory, files=None, fill=None):
+    """``docker build`` of ``dockerfile`` with the pyz and ``program`` (as train.py) in its context, offline; also
+    ``files`` ({name: text}), and whatever ``fill`` (a function of the context's folder) puts there."""
     context = str(tmp_path_factory.mktemp(tag))
     shutil.copy(os.environ["SM_TRAIN_PYZ"], os.path.join(context, "sm-train.pyz"))
     shutil.copy(os.path.join(PROGRAMS, program), os.path.join(context, "train.py"))
+    for name, text in (files or {}).items():
+        with open(os.path.join(context, name), "w") as f:
+            f.write(text)
+    if fill is not None:
+        fill(context)
     with open(os.path.join(context, "Dockerfile"), "w") as f:
         f.write(dockerfile)
     docker("build", "--network", "none", "-q", "-t", tag, context)

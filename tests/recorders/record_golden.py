@@ -141,6 +141,12 @@ CASES = [
     case("deep_list_950", dict(hps(sagemaker_program="train.py"), d="[" * 950 + "]" * 950)),
     case("deep_dict_900", dict(hps(sagemaker_program="train.py"), d='{"a":' * 899 + "{}" + "}" * 899,
                                sagemaker_custom="[" * 900 + "1" + "]" * 900)),
+    # the toolkit's limit (CPython 3.11): 987 levels run, 988 die encoding SM_TRAINING_ENV, two levels further in
+    case("deep_list_987", dict(hps(sagemaker_program="train.py"), d="[" * 987 + "]" * 987)),
+    case("deep_list_988", dict(hps(sagemaker_program="train.py"), d="[" * 988 + "]" * 988)),
+    case("deep_dict_987", dict(hps(sagemaker_program="train.py"), d='{"a":' * 986 + "{}" + "}" * 986,
+                               sagemaker_custom="[" * 987 + "1" + "]" * 987)),
+    case("deep_dict_988", dict(hps(sagemaker_program="train.py"), d='{"a":' * 987 + "{}" + "}" * 987)),
     case("deep_resourceconfig_900", hps(sagemaker_program="train.py"),
          resourceconfig='{"current_host": "algo-1", "hosts": ["algo-1"], "x": %s}' % ("[" * 898 + "]" * 898)),
     case("newline_setup_py", hps(sagemaker_program="train.py\n"),
