@@ -101,6 +101,7 @@ bench: build venv
 	$(MAKE) --no-print-directory bench-instructions || failed="$$failed bench-instructions"; echo; \
 	$(PYTHON) tests/bench/bench.py $(PYZ) || failed="$$failed bench.py"; echo; \
 	$(BIN)/python tests/bench/bench_fetch.py $(PYZ) || failed="$$failed bench_fetch.py"; echo; \
+	$(BIN)/python tests/bench/bench_channels.py $(PYZ) || failed="$$failed bench_channels.py"; echo; \
 	$(BIN)/python tests/bench/bench_intermediate.py $(PYZ) || failed="$$failed bench_intermediate.py"; echo; \
 	if [ -n "$$failed" ]; then echo "make bench: over budget or failed in:$$failed" >&2; exit 1; fi; \
 	echo "make bench: every figure within its budget"

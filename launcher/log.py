@@ -9,6 +9,7 @@ _LEVELS = {"DEBUG": DEBUG, "INFO": INFO, "WARNING": WARNING, "WARN": WARNING, "E
            "CRITICAL": 50, "FATAL": 50, "NOTSET": 0}
 
 threshold = INFO
+clear_line = None  # set while a status line (a download's progress) is on the terminal: it clears it first
 
 
 def set_level(value):
@@ -29,6 +30,8 @@ def log(level, message):
     stamp = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(now))
     line = "%s,%03d sm-train %-8s %s\n" % (stamp, int(now * 1000) % 1000, _NAMES[level], message)
     try:
+        if clear_line is not None:
+            clear_line()
         sys.stderr.write(line)
         sys.stderr.flush()
     except (OSError, ValueError):

@@ -59,6 +59,14 @@ def test_the_code_from_s3_bench_shows_every_budget(pyz, tmp_path):
     assert "peak RSS while downloading" in out and "(budget 30 MB)" in out, out
 
 
+def test_the_s3_channels_bench_shows_every_budget(pyz, tmp_path):
+    out = run_quick("bench_channels.py", pyz, tmp_path)
+    for line in ("50 objects of 10 KB: sm-train", "one object of 8 MB: sm-train", "(budget at least 1.0x)",
+                 "50 objects of 10 KB again, with the cache: 0 GetObject requests", "peak RSS while downloading",
+                 "(budget 40 MB)"):
+        assert line in out, out
+
+
 def test_the_intermediate_output_bench_uploads_every_file(pyz, tmp_path):
     out = run_quick("bench_intermediate.py", pyz, tmp_path)
     for line in ("start-up to the program:", "idle 0.5 s, inotify:", "idle 0.5 s, polling 1 s:",

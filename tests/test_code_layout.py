@@ -19,7 +19,7 @@ BELOW = {
     "intermediate": ("aws", "core", "shared"),
     "run": ("core", "shared"),
     "cluster": ("run", "core", "shared"),
-    "local": ("run", "core", "shared"),
+    "local": ("fetch", "aws", "run", "core", "shared"),
     "check": ("cluster", "aws", "run", "core", "shared"),  # reads what a start would use, from every room below
     "start": ("cluster", "intermediate", "fetch", "aws", "run", "core", "shared"),
 }

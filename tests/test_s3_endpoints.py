@@ -9,7 +9,7 @@ import botocore.auth
 import pytest
 from botocore.config import Config
 
-from launcher.aws import endpoints, s3, s3error
+from launcher.aws import endpoints, s3, s3error, sigv4
 from launcher.errors import JobError
 
 ENV_NAMES = ("S3_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL", "AWS_S3_US_EAST_1_REGIONAL_ENDPOINT",
@@ -151,4 +151,4 @@ def test_checksums_match_their_definitions():
 
 
 def test_empty_sha256_is_botocores():
-    assert s3.sigv4.EMPTY_SHA256 == botocore.auth.EMPTY_SHA256_HASH
+    assert sigv4.EMPTY_SHA256 == botocore.auth.EMPTY_SHA256_HASH

@@ -1,6 +1,6 @@
-"""An S3 error answer, read the same way by the download and the upload: the fields of its XML error document,
-the one line that says what went wrong, and the two answers worth the request again, re-signed (a wrong region,
-a skewed clock)."""
+"""An S3 error answer, read the same way by the download, the listing and the upload: the fields of its XML error
+document, the one line that says what went wrong, and the two answers worth the request again, re-signed (a wrong
+region, a skewed clock)."""
 
 import time
 
@@ -35,8 +35,8 @@ REDIRECTS = frozenset(("PermanentRedirect", "AuthorizationHeaderMalformed", "Ill
 class Corrections(object):
     """What an S3 client learns from S3's answers, as botocore learns it: the bucket's region from a wrong-region
     answer (its S3RegionRedirectorv2) and S3's clock from RequestTimeTooSkewed. Each is corrected at most once per
-    request (``fresh`` starts one) and then kept for the client's later requests. Shared by the download and the
-    upload, which sign with ``region`` at ``now()``."""
+    request (``fresh`` starts one) and then kept for the client's later requests. Shared by the download, the
+    listing (s3call.Call) and the upload, which sign with ``region`` at ``now()``."""
 
     def __init__(self, region):
         self.region, self.skew = region, 0.0
@@ -53,15 +53,12 @@ class Corrections(object):
         once, re-signed: for the bucket's region (its x-amz-bucket-region header, else the document's Region,
         else what ``head_bucket()`` answers: HeadBucket, signed for the region we had, or retry.Again) or with
         S3's clock (the Date header, else the document's ServerTime). Logged."""
-        code = document.get("Code", "")
-        if not self.redirected and (answer.status in (301, 302, 307) or code in REDIRECTS):
-            self.redirected = True
-            region = answer.header("x-amz-bucket-region") or document.get("Region") or _bucket_region(head_bucket)
-            if region and region != self.region:
-                log.info("%s %s: the bucket is in %s, not %s; asking there" % (operation, what, region, self.region))
-                self.region = region
-                return True
-        if code == "RequestTimeTooSkewed" and not self.skew_fixed:
+        region = self.elsewhere(answer, document, head_bucket)
+        if region:
+            log.info("%s %s: the bucket is in %s, not %s; asking there" % (operation, what, region, self.region))
+            self.region = region
+            return True
+        if document.get("Code") == "RequestTimeTooSkewed" and not self.skew_fixed:
             self.skew_fixed = True
             server = _server_time(answer.header("Date"), document.get("ServerTime"))
             if server is not None:
@@ -69,6 +66,16 @@ class Corrections(object):
                 log.info("%s %s: the clock is %.0f s off S3's; signing with S3's time" % (operation, what, -self.skew))
                 return True
         return False
+
+    def elsewhere(self, answer, document, head_bucket):
+        """The bucket's region when ``answer`` is the request's first wrong-region answer and names (or HeadBucket
+        names) a region other than ``region``; else None. ``again`` asks it first; the listing, which reports a
+        bucket in another region rather than follow it, asks it before ``again``."""
+        if self.redirected or not (answer.status in (301, 302, 307) or document.get("Code", "") in REDIRECTS):
+            return None
+        self.redirected = True
+        region = answer.header("x-amz-bucket-region") or document.get("Region") or _bucket_region(head_bucket)
+        return region if region and region != self.region else None
 
 
 def _bucket_region(head_bucket):

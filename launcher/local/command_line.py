@@ -3,7 +3,7 @@
 import re
 
 from .. import jsonc, options
-from ..errors import UsageError
+from ..errors import LauncherError, UsageError
 
 USAGE = """usage: python3 sm-train.pyz local [OPTIONS] [-- PROGRAM [ARG ...]]
 
@@ -17,7 +17,20 @@ options:
   --hps FILE.json        hyperparameters from a JSON object of real values ({"epochs": 3, ...});
                          --hp and --hps apply in command-line order, the last one wins
   --channel NAME=DIR     an input channel, copied to input/data/NAME (your DIR is never written)
+  --channel NAME=s3://bucket/prefix
+                         an S3 channel (a prefix or one object), downloaded as SageMaker's File mode
+                         lays it out: each object whose key starts with the prefix, at its key less the
+                         prefix's folder (the prefix up to its last '/'); folder markers skipped
+  --shard NAME           the S3 channel NAME is ShardedByS3Key: with --hosts N, the objects in key order,
+                         the k-th (from 0) to algo-(k mod N + 1)
+  --sample SIZE          take each S3 channel's objects in key order up to SIZE (200MB, 1.5GB, 512MiB)
+  --cache DIR            keep downloaded objects in DIR, by bucket, key and ETag: a second run downloads
+                         only what changed (default $XDG_CACHE_HOME/sm-train, else ~/.cache/sm-train)
+  --no-cache             download into the tree only
   --code DIR             the source dir, copied to code/ (default: only the --program file)
+  --code s3://bucket/.../sourcedir.tar.gz
+                         the code as the SDK uploads it: written as sagemaker_submit_directory and
+                         fetched by each host's launcher, as a real start fetches it
   --program NAME         the entry point, relative to --code (sagemaker_program)
   --instance-type TYPE   current_instance_type in resourceconfig.json (default local)
   --hosts N              run N hosts, algo-1 ... algo-N, as N processes on this machine (default 1)
@@ -29,13 +42,17 @@ options:
   -h, --help             print this help
   -- PROGRAM ARGS        run this command (in code/) instead of --program
 
+S3 uses the AWS credential chain, the region (AWS_REGION, else as the launcher renders SAGEMAKER_REGION)
+and the endpoint settings (S3_ENDPOINT_URL, AWS_ENDPOINT_URL_S3, AWS_ENDPOINT_URL) as a real start does.
+
 Exit status: the job's (the first failing host's); 2 for a wrong command line; 1 when a file or
-directory it names cannot be used.
+directory it names cannot be used, or S3 refuses a channel.
 """
 
 
 _VALUED = ("--hp", "--hps", "--channel", "--code", "--program", "--instance-type", "--hosts", "--keep",
-           "--hp-style")
+           "--hp-style", "--shard", "--sample", "--cache")
+_FLAGS = ("-h", "--help", "--no-cache")
 
 
 _CHANNEL_NAME = re.compile(r"[A-Za-z0-9.\-_]{1,64}\Z")  # CreateTrainingJob's ChannelName
@@ -44,7 +61,11 @@ _CHANNEL_NAME = re.compile(r"[A-Za-z0-9.\-_]{1,64}\Z")  # CreateTrainingJob's Ch
 class Options(object):
     def __init__(self):
         self.hps = []        # ("hp", key, value) and ("hps", path), in command-line order
-        self.channels = []   # (name, dir)
+        self.channels = []   # (name, dir or s3:// URI)
+        self.shards = []     # names of S3 channels that are ShardedByS3Key
+        self.sample = None   # bytes, from --sample SIZE
+        self.cache = None
+        self.no_cache = False
         self.code = None
         self.program = None
         self.instance_type = "local"
@@ -59,7 +80,7 @@ def parse(argv, environ):
     from ..core.hyperparameters import style
 
     opts = Options()
-    for name, value in options.scan(argv, _VALUED, ("-h", "--help")):
+    for name, value in options.scan(argv, _VALUED, _FLAGS):
         if name is None:
             raise UsageError("unexpected argument %r: name the program with --program, or put a command after --"
                              % value[0])
@@ -67,10 +88,13 @@ def parse(argv, environ):
             opts.command = value
         elif name in _VALUED:
             _take(opts, name, value)
+        elif name == "--no-cache":
+            opts.no_cache = True
         else:
             opts.help = True
     if opts.help:
         return opts
+    _check_s3_options(opts)
     opts.hp_style = style(opts.hp_style, environ)
     options.seconds(None, environ, "SM_TRAIN_PROBE_TIMEOUT", "10")  # each host's launcher would refuse it
     if opts.program is not None and opts.command:
@@ -78,6 +102,23 @@ def parse(argv, environ):
     if opts.code is not None and opts.program is not None:
         _check_program(opts.program)
     return opts
+
+
+def is_s3(source):
+    """Whether a --channel or --code value names S3 (and so must parse as an S3 URI)."""
+    return source[:3].lower() == "s3:"
+
+
+def _check_s3_options(opts):
+    s3 = [name for name, source in opts.channels if is_s3(source)]
+    for name in opts.shards:
+        if name not in s3:
+            raise UsageError("--shard %s: no S3 channel of that name; give --channel %s=s3://bucket/prefix" % (name,
+                                                                                                        name))
+    if opts.sample is not None and not s3:
+        raise UsageError("--sample applies to S3 channels, and no --channel names one")
+    if opts.cache is not None and opts.no_cache:
+        raise UsageError("give --cache DIR or --no-cache, not both")
 
 
 def _check_program(program):
@@ -101,12 +142,22 @@ def _take(opts, name, value):
     elif name == "--channel":
         channel, eq, folder = value.partition("=")
         if not eq or not folder:
-            raise UsageError("--channel %r: expected NAME=DIR" % value)
+            raise UsageError("--channel %r: expected NAME=DIR or NAME=s3://bucket/prefix" % value)
         if not _CHANNEL_NAME.match(channel):
             raise UsageError("--channel %r: a channel name is 1 to 64 letters, digits, '.', '-' or '_'" % value)
         if any(channel == c for c, _ in opts.channels):
             raise UsageError("--channel %s given twice" % channel)
         opts.channels.append((channel, folder))
+    elif name == "--shard":
+        if value not in opts.shards:
+            opts.shards.append(value)
+    elif name == "--sample":
+        from ..fetch.channels import parse_size
+
+        try:
+            opts.sample = parse_size(value)
+        except LauncherError as e:
+            raise UsageError(str(e))
     elif name == "--hosts":
         try:
             opts.hosts = int(value)

@@ -11,6 +11,7 @@ from ..errors import JobError, LauncherError, UsageError
 from . import hosts as local_hosts
 from . import tree as local_tree
 from .command_line import USAGE, parse
+from .s3inputs import S3Inputs
 
 # A single-line bootstrap to run the launcher from a source checkout or an installed package, keeping PYTHONPATH
 # untouched. The package is named as this one is imported: launcher in a checkout, sm_train once installed.
@@ -26,6 +27,7 @@ def main(argv, environ):
             sys.stdout.write(USAGE)
             return 0
         job = LocalJob(opts, environ)
+        job.inputs.plan()
         job.lay_out()
         try:
             log.info(job.summary())
@@ -57,6 +59,7 @@ class LocalJob(object):
         self.hosts = ["algo-%d" % k for k in range(1, opts.hosts + 1)]
         if len(self.hosts) > 1:
             _refuse_engines(self.hyperparameters)
+        self.inputs = S3Inputs(opts, environ, self.hyperparameters, len(self.hosts))
         self.base = None
         self.trees = []
 
@@ -81,6 +84,7 @@ class LocalJob(object):
                     local_tree.lay_out(tree, host, self)
                 except OSError as e:
                     raise JobError("cannot lay out %s: %s" % (tree, e))
+            self.inputs.fill(self.base, self.trees)
         except BaseException:
             self.discard()
             raise

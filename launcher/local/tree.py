@@ -9,6 +9,8 @@ import stat
 from ..core.config import read_json_object
 from ..core.layout import Layout
 from ..errors import JobError, UsageError
+from ..fetch.channels import parse_uri
+from .command_line import is_s3
 
 GROUP = "homogeneousCluster"  # the group name SageMaker gives a job without instance groups
 
@@ -19,21 +21,29 @@ def lay_out(tree, host, job):
     skip = _skipper(job.base)
     for path in (layout.input_config, layout.input_data, layout.model, layout.output_data):
         os.makedirs(path, exist_ok=True)
-    if job.opts.code is not None:
+    if job.opts.code is not None and not is_s3(job.opts.code):
         _copy(job.opts.code, layout.code, skip, "--code")
+    elif job.opts.code is not None:  # each host's launcher fetches it, as a real start does
+        os.makedirs(layout.code)
     else:
         os.makedirs(layout.code)
         if job.program:  # as the SDK uploads a lone entry_point: just the file, under its base name
             _copy(job.opts.program, os.path.join(layout.code, job.program), skip, "--program")
     for name, folder in job.opts.channels:
-        _copy(folder, layout.channel(name), skip, "channel %s" % name)
+        if is_s3(folder):  # filled once every tree is laid out: the objects are fetched once for all hosts
+            os.makedirs(layout.channel(name))
+        else:
+            _copy(folder, layout.channel(name), skip, "channel %s" % name)
     # EstimatorBase._json_encode_hyperparameters of the SDK: every value json.dumps-ed into a string.
     encoded = dict((key, json.dumps(value)) for key, value in job.hyperparameters.items())
     if job.program:
         encoded["sagemaker_program"] = json.dumps(job.program)
+    if job.opts.code is not None and is_s3(job.opts.code):
+        encoded["sagemaker_submit_directory"] = json.dumps(job.opts.code)
     encoded.setdefault("sagemaker_job_name", json.dumps(job.job_name))
-    channels = dict((name, {"TrainingInputMode": "File", "S3DistributionType": "FullyReplicated",
-                            "RecordWrapperType": "None"}) for name, _ in job.opts.channels)
+    channels = dict((name, {"TrainingInputMode": "File", "RecordWrapperType": "None",
+                            "S3DistributionType": "ShardedByS3Key" if name in job.opts.shards else "FullyReplicated"})
+                    for name, _ in job.opts.channels)
     kind = job.opts.instance_type
     group = {"instance_group_name": GROUP, "instance_type": kind, "hosts": job.hosts}
     resources = {"current_host": host, "current_instance_type": kind, "current_group_name": GROUP,
@@ -66,10 +76,15 @@ def read_hps(path):
 
 def check_inputs(opts, hyperparameters, environ):
     """Every path the command line names, checked before anything is created; the program's name in code/."""
-    if opts.code is not None:
+    if opts.code is not None and is_s3(opts.code):
+        _check_code_uri(opts.code)
+    elif opts.code is not None:
         _check_dir(opts.code, "--code")
     for name, folder in opts.channels:
-        _check_dir(folder, "--channel %s" % name)
+        if is_s3(folder):
+            parse_uri(folder, "--channel %s" % name)
+        else:
+            _check_dir(folder, "--channel %s" % name)
     if opts.keep is not None and os.path.lexists(opts.keep):
         try:
             empty = os.path.isdir(opts.keep) and not os.listdir(opts.keep)
@@ -87,9 +102,17 @@ def check_inputs(opts, hyperparameters, environ):
                            % opts.program)
         return os.path.basename(opts.program)
     path = os.path.join(opts.code, opts.program)
+    if is_s3(opts.code):  # known once the bundle is fetched; the launcher checks it then
+        return opts.program
     if not os.path.exists(path) and not os.path.isfile(os.path.join(opts.code, "setup.py")):
         raise JobError("--program %s: %s does not exist" % (opts.program, path))
     return opts.program
+
+
+def _check_code_uri(uri):
+    if not parse_uri(uri, "--code")[1] or uri.endswith("/"):
+        raise JobError("--code %s: name the object, such as s3://bucket/job/source/sourcedir.tar.gz (a gzip tar "
+                       "as the SageMaker SDK uploads it)" % uri)
 
 
 def _check_dir(path, what):
