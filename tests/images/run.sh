@@ -102,7 +102,7 @@ echo "test-images: dockerd $(docker version --format '{{.Server.Version}}') at $
 
 # Extra arguments go to pytest (for example -k mpi). It runs in the background so that a SIGTERM or Ctrl-C
 # here tears down at once rather than after the tests.
-$VENV/bin/python -m pytest -q -p no:cacheprovider --confcutdir=tests/images --durations=0 tests/images "$@" &
+$VENV/bin/python -m pytest -q -p no:cacheprovider -o tmp_path_retention_policy=failed --confcutdir=tests/images --durations=0 tests/images "$@" &
 PYTEST=$!
 status=0
 wait $PYTEST || status=$?
