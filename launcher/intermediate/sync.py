@@ -207,7 +207,8 @@ class Sync(object):
         """The copies whose file had no write for the settle interval go to the uploads, oldest first; a write
         not yet among the events read drops its copy as one read would."""
         now = time.monotonic()
-        for rel, (copy, signature, due) in list(self.settling.items()):
+        while self.settling:  # in the order they are due: each copy waits the same interval
+            rel, (copy, signature, due) = next(iter(self.settling.items()))
             if due > now:
                 break
             del self.settling[rel]

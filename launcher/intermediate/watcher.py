@@ -81,15 +81,16 @@ class Inotify(object):
                 data = os.read(self.fd, 1 << 16)
             except BlockingIOError:
                 return changes
-            self._buffer += data
-            while len(self._buffer) >= _EVENT.size:
-                wd, mask, _, length = _EVENT.unpack_from(self._buffer)
-                end = _EVENT.size + length
-                if len(self._buffer) < end:
+            buffer, at = self._buffer + data, 0  # an offset, not a slice per event: a read holds thousands
+            while len(buffer) - at >= _EVENT.size:
+                wd, mask, _, length = _EVENT.unpack_from(buffer, at)
+                end = at + _EVENT.size + length
+                if len(buffer) < end:
                     break
-                name = os.fsdecode(self._buffer[_EVENT.size:end].rstrip(b"\0"))
-                self._buffer = self._buffer[end:]
+                name = os.fsdecode(buffer[at + _EVENT.size:end].rstrip(b"\0"))
+                at = end
                 changes.extend(self._change(wd, mask, name))
+            self._buffer = buffer[at:]
 
     def _change(self, wd, mask, name):
         if mask & Q_OVERFLOW:
