@@ -29,14 +29,15 @@ STAGES = (start.check, program.check, signals.check, distributed.check, accelera
 
 
 class Options(object):
-    def __init__(self):
-        self.format = "text"
-        self.root = None
-        self.distribution = None
-        self.hosts = None
-        self.gpus = None
-        self.help = False
-        self.probe_timeout = 10.0
+    """check's options: the defaults here, what the command line gave on the instance."""
+
+    format = "text"
+    root = None
+    distribution = None
+    hosts = None
+    gpus = None
+    help = False
+    probe_timeout = 10.0
 
 
 def parse(argv, environ):
