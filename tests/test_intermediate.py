@@ -297,9 +297,7 @@ def test_other_pythons(pyz, server, tmp_path, version):
     """The oldest Python the launcher runs on, and one that warns about fork() in a process with threads."""
     import pythons
 
-    python = pythons.interpreter(version)
-    if python is None:
-        pytest.skip(pythons.missing_reason(version))
+    python = pythons.required(version)
     root = job(tmp_path, "s3://sm-bucket/py" + version)
     env = clean_env(**server.environ(TRAINING_JOB_NAME="job-v"))
     result = run_pyz(pyz, "--root", root, "--", python, "-c", VERSIONED, intermediate(root), env=env, timeout=300,

@@ -80,9 +80,7 @@ def test_jsonc_type_error_for_non_strings():
 
 @pytest.mark.parametrize("version", pythons.WANTED)
 def test_jsonc_matches_json_on_every_python_here(version):
-    python = pythons.interpreter(version)
-    if not python:
-        pytest.skip(pythons.missing_reason(version))
+    python = pythons.required(version)
     result = subprocess.run([python, "-c", PARITY_SCRIPT, ROOT], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     assert result.returncode == 0, result.stderr.decode()
 
@@ -109,9 +107,7 @@ assert not {"json", "re", "enum"} & set(sys.modules), "jsonc.parse imported json
 
 @pytest.mark.parametrize("version", pythons.WANTED)
 def test_jsonc_parse_decides_as_json_without_importing_it(version):
-    python = pythons.interpreter(version)
-    if not python:
-        pytest.skip(pythons.missing_reason(version))
+    python = pythons.required(version)
     rand = random.Random(7)
     alphabet = '[]{},:"\\ 01-.eE+tfnuNIalsrx\t'
     texts = NOT_JSON_OR_JSON + ["".join(rand.choice(alphabet) for _ in range(rand.randint(1, 9))) for _ in range(20000)]
@@ -192,9 +188,7 @@ print("ok")
 
 @pytest.mark.parametrize("version", pythons.WANTED)
 def test_a_value_at_the_limit_is_decoded_encoded_and_printed_on_every_python(version):
-    python = pythons.interpreter(version)
-    if not python:
-        pytest.skip(pythons.missing_reason(version))
+    python = pythons.required(version)
     result = subprocess.run([python, "-c", DEEP_SCRIPT, ROOT], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     assert result.returncode == 0 and result.stdout == b"ok\n", result.stderr.decode()[-2000:]
 

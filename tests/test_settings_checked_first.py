@@ -7,8 +7,7 @@ import os
 import re
 
 import pytest
-from conftest import ROOT, clean_env, make_tree, run_pyz
-from test_bad_input import error_lines
+from conftest import ROOT, clean_env, error_lines, make_tree, run_pyz
 
 # (variable, a bad value, the start of the one line it gives)
 BAD = [
@@ -69,12 +68,17 @@ def test_a_bad_value_is_one_usage_error_before_anything_starts(pyz, tmp_path, na
     assert lines[0].split(" ERROR ", 1)[1].strip().startswith(message) and repr(value) in lines[0]
     assert os.listdir(os.path.join(root, "code")) == [] and not marker.exists()  # no fetch, no pip, no program
     assert "Provided path" not in err and "Invoking user script" not in err
+    failure = os.path.join(root, "output", "failure")
+    with open(failure) as f:  # SageMaker's FailureReason
+        assert f.read().startswith(message)
+    os.remove(failure)
 
     dry = run_pyz(pyz, "--root", root, "--print-env", "--format", "json", env=env)
     assert dry.returncode == 2 and len(error_lines(dry.stderr.decode())) == 1
     assert json.loads(dry.stdout.decode())["error"].startswith(message)
     shell = run_pyz(pyz, "--root", root, "--print-env", env=env)
     assert shell.returncode == 2 and message in shell.stdout.decode() + shell.stderr.decode()
+    assert not os.path.exists(failure)  # a dry run reports, it writes nothing
 
 
 @pytest.mark.parametrize("name,value", [("SM_TRAIN_CONTAINER_CREDENTIALS_HOST", "127.0.0.1:8080"),

@@ -73,9 +73,7 @@ def test_a_real_start_runs_a_deep_value(pyz, tmp_path, python, key, text, superv
 def test_a_value_at_the_toolkits_limit_runs_on_every_python(pyz, tmp_path, version, shape):
     """Decoded, encoded into SM_HP_D, SM_HPS and SM_TRAINING_ENV (two levels further in), made an argument and
     logged: by --print-env in both formats, a real start in exec mode and with --supervise, and `local`."""
-    python = pythons.interpreter(version)
-    if not python:
-        pytest.skip(pythons.missing_reason(version))
+    python = pythons.required(version)
     text = shape(LIMIT)
     root = job(tmp_path / "ml", {"d": text, "sagemaker_custom": text})
     dry = run_pyz(pyz, "--root", root, "--print-env", "--format", "json", env=clean_env(), python=python, timeout=120)
@@ -105,9 +103,7 @@ def test_a_value_at_the_toolkits_limit_runs_on_every_python(pyz, tmp_path, versi
 
 @pytest.mark.parametrize("version", pythons.WANTED)
 def test_one_level_past_the_limit_is_one_line_on_every_python(pyz, tmp_path, version):
-    python = pythons.interpreter(version)
-    if not python:
-        pytest.skip(pythons.missing_reason(version))
+    python = pythons.required(version)
     for shape in (deep_list, deep_dict):
         root = job(tmp_path / shape.__name__, {"d": shape(LIMIT + 1)})
         for args in ([], ["--print-env"]):

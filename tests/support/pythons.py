@@ -72,6 +72,16 @@ def interpreter(version):
     return python
 
 
+def required(version):
+    """The interpreter for ``version``; the test is skipped, saying where it looked, when there is none."""
+    import pytest
+
+    python = interpreter(version)
+    if not python:
+        pytest.skip(missing_reason(version))
+    return python
+
+
 def missing_reason(version):
     return ("no Python %s found (looked at %s, python%s on PATH and pyenv root's versions)"
             % (version, ENV, version))
