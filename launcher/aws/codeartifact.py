@@ -2,16 +2,12 @@
 it (GetAuthorizationToken, GetRepositoryEndpoint, then ``https://aws:<token>@.../simple/``). The token is a
 secret: it reaches pip's argv and nothing sm-train logs."""
 
-import hashlib
-import time
-
-from .. import jsonc, log
+from .. import log
 from ..errors import JobError
 from ..masking import MASK
 
 _ARN = ("arn:(?P<partition>[^:]+):codeartifact:(?P<region>[^:]+):(?P<account>[^:]+)"
         ":repository/(?P<domain>[^/]+)/(?P<repository>.+)")
-_EMPTY_SHA256 = hashlib.sha256(b"").hexdigest()
 
 
 class Repository(object):
@@ -64,50 +60,14 @@ def base_url(repo, env):
 def _call(repo, env, source, method, path, query, operation, field):
     from urllib.parse import quote
 
-    from . import http, retry, sigv4
+    from .jsonapi import call
 
     url = "%s%s?%s" % (base_url(repo, env), path,
                        "&".join("%s=%s" % (quote(k, safe="-_.~"), quote(v, safe="-_.~")) for k, v in query))
     where = "CodeArtifact %s for %s" % (operation, repo.arn)
-
-    def attempt():
-        headers = {"Content-Length": "0"} if method == "POST" else {}
-        headers = sigv4.sign(method, url, headers, _EMPTY_SHA256, source.get(), repo.region, "codeartifact",
-                             time.time())
-        try:
-            status, body = http.exchange(method, url, headers, b"" if method == "POST" else None, timeout=30.0,
-                                         environ=env)
-        except http.ConnectionFailed as e:
-            raise retry.Again(str(e))
-        if status == 200:
-            try:
-                value = jsonc.loads(body.decode("utf-8"))[field]
-            except (ValueError, KeyError, TypeError, RecursionError):
-                value = None
-            if not isinstance(value, str):
-                raise JobError("%s: the answer has no %s string" % (where, field))
-            return value
-        code, message = _error(body)
-        failure = "HTTP %d %s: %s" % (status, code or "(no error code)", message or "(no message)")
-        if retry.retryable(status, code if isinstance(code, str) else None):  # JSON may hold any type there
-            raise retry.Again(failure)
-        raise JobError("%s failed: %s (credentials from %s)" % (where, failure, source.source))
-
-    try:
-        return retry.loop(attempt, retry.ATTEMPTS)
-    except retry.GaveUp as stop:
-        raise JobError("%s failed: %s (credentials from %s)" % (where, stop.last, source.source))
-
-
-def _error(body):
-    """The error code and message of a rest-json error body (``__type`` or ``code``, and ``message``)."""
-    try:
-        value = jsonc.loads(body.decode("utf-8"))
-    except (ValueError, RecursionError):
-        return None, body[:200].decode("utf-8", "replace").strip()
-    if not isinstance(value, dict):
-        return None, None
-    code = value.get("__type") or value.get("code") or value.get("Code")
-    if isinstance(code, str) and "#" in code:
-        code = code.split("#")[-1]
-    return code, value.get("message") or value.get("Message")
+    headers = {"Content-Length": "0"} if method == "POST" else {}
+    value = call(method, url, headers, b"" if method == "POST" else None, source, repo.region, "codeartifact", env,
+                 where).get(field)
+    if not isinstance(value, str):
+        raise JobError("%s: the answer has no %s string" % (where, field))
+    return value
