@@ -69,7 +69,8 @@ class LocalJob(object):
         self.groups = local_job.groups(self.described, opts, self.hosts)
         if len(self.hosts) > 1:
             _refuse_engines(self.hyperparameters)
-        region = self.described.region if self.described else None
+        # S3's region is AWS_REGION where set, as for each host's launcher; else the job's, where its channels are
+        region = self.described.region if self.described and "AWS_REGION" not in environ else None
         self.inputs = S3Inputs(opts, environ, self.hyperparameters, len(self.hosts), region)
         if self.described:
             log.info(local_job.screen(self.described, opts, self.overrides, self.groups))

@@ -57,7 +57,8 @@ def encoded(job):
         values["sagemaker_program"] = json.dumps(job.program)
     if job.opts.code is not None and is_s3(job.opts.code) and job.opts.code != (job.described and job.described.code()):
         values["sagemaker_submit_directory"] = json.dumps(job.opts.code)
-    values.setdefault("sagemaker_job_name", json.dumps(job.job_name))
+    if not job.described:  # the SDK's framework estimators write it; a described job has it only if stored
+        values.setdefault("sagemaker_job_name", json.dumps(job.job_name))
     return values
 
 
