@@ -1,7 +1,8 @@
 """The configured endpoint URL (launcher/aws/endpoints.py configured_endpoint) against botocore's own resolution
-(boto3 1.44, test-only) for S3, STS, CodeArtifact and the SageMaker API: the variables, the config file's profile endpoint_url and
-[services NAME] sections, ignore_configured_endpoint_urls, and where botocore fails. (A real start that fetches
-its code through a [services] section is in tests/test_fetch_s3.py, with the other starts against moto.)"""
+(boto3 1.44, test-only) for S3, STS, CodeArtifact and the SageMaker API: the variables, the config file's profile
+endpoint_url and [services NAME] sections, ignore_configured_endpoint_urls, and where botocore fails. (A real start
+that fetches its code through a [services] section is in tests/test_fetch_s3.py, with the other starts against
+moto.)"""
 
 import os
 

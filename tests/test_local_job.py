@@ -3,25 +3,14 @@ authentication on: the job's hyperparameters as stored, its channels (with their
 sharded one across the job's hosts), its instance groups, its code from S3; the command line over the job; and
 each refusal in one line with nothing written."""
 
-import io
 import json
 import os
-import tarfile
 
 import pytest
 from conftest import error_lines
-from local_s3 import environ, local
+from local_s3 import code_bundle, environ, local
 from moto_server import moto  # noqa: F401 - the fixture
 
-# The program: what it was started with, written where the kept tree shows it.
-PROGRAM = b"""import json, os, sys
-config = os.path.join(os.environ["SM_INPUT_CONFIG_DIR"])
-seen = {"argv": sys.argv[1:], "job": os.environ.get("TRAINING_JOB_NAME"),
-        "env": {k: v for k, v in os.environ.items() if k.startswith("SM_") or k == "MY_SETTING"},
-        "cwd": os.getcwd()}
-with open(os.path.join(os.environ["SM_MODEL_DIR"], "seen.json"), "w") as f:
-    json.dump(seen, f)
-"""
 # As the SageMaker Python SDK stores them: each value json.dumps-ed into a string.
 STORED = {"epochs": "3", "lr": "0.001", "optimizer": "\"adam\"", "layers": "[64, 32]", "version": "\"1.10\"",
           "opts": "{\"beta\": 0.9}", "sagemaker_program": "\"train.py\"",
@@ -30,15 +19,6 @@ ARGV = ["--epochs", "3", "--layers", "[64, 32]", "--lr", "0.001", "--optimizer",
         "--version", "1.10"]
 TRAIN = {"a.csv": b"1,2\n", "sub/b.csv": b"3,4\n"}
 SHARDS = {"part-%d" % k: b"%d\n" % k for k in range(5)}
-
-
-def bundle():
-    out = io.BytesIO()
-    with tarfile.open(fileobj=out, mode="w:gz") as tar:
-        info = tarfile.TarInfo("train.py")
-        info.size = len(PROGRAM)
-        tar.addfile(info, io.BytesIO(PROGRAM))
-    return out.getvalue()
 
 
 def s3_channel(name, uri, distribution="FullyReplicated", **extra):
@@ -63,7 +43,7 @@ def create(moto, name, channels, resources=None, hyperparameters=None, mode="Fil
 @pytest.fixture(scope="module")
 def jobs(moto):  # noqa: F811
     """Data, code and the jobs the tests run, made once."""
-    code = moto.put("job/source/sourcedir.tar.gz", bundle())
+    code = moto.put("job/source/sourcedir.tar.gz", code_bundle())
     for path, data in TRAIN.items():
         moto.put("job/data/train/" + path, data)
     for path, data in SHARDS.items():

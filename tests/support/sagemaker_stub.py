@@ -143,8 +143,8 @@ def _channel(name, uri, distribution="FullyReplicated", extras=None):
     return channel
 
 
-def signature_problem(method, path, headers, body, region, token=None):
-    """None when the request is signed with ACCESS_KEY and SECRET_KEY for ``sagemaker`` in ``region`` over
+def signature_problem(method, path, headers, body, region, token=None, keys=(ACCESS_KEY, SECRET_KEY)):
+    """None when the request is signed with ``keys`` (access key, secret key) for ``sagemaker`` in ``region`` over
     ``body``, else the (status, JSON body) the API answers: UnrecognizedClientException for another key id or a
     session token other than ``token``, InvalidSignatureException for any other mismatch. The signature is
     recomputed by botocore's SigV4Auth, so the stub holds the launcher to botocore's canonical form."""
@@ -160,7 +160,7 @@ def signature_problem(method, path, headers, body, region, token=None):
         credential, signed, signature = fields["Credential"], fields["SignedHeaders"], fields["Signature"]
     except (KeyError, ValueError):
         return BAD_SIGNATURE
-    if credential.split("/")[0] != ACCESS_KEY or headers.get("X-Amz-Security-Token") != token:
+    if credential.split("/")[0] != keys[0] or headers.get("X-Amz-Security-Token") != token:
         return UNRECOGNIZED_CLIENT
     names = signed.split(";")
     if "host" not in names or "x-amz-date" not in names or (token is not None and "x-amz-security-token" not in names):
@@ -173,7 +173,7 @@ def signature_problem(method, path, headers, body, region, token=None):
     request = AWSRequest(method=method, url="http://%s%s" % (headers["Host"], path), data=body,
                          headers={name: headers[name] for name in names if name in headers})
     request.context["timestamp"] = headers["X-Amz-Date"]
-    signer = SigV4Auth(Credentials(ACCESS_KEY, SECRET_KEY, token), "sagemaker", region)
+    signer = SigV4Auth(Credentials(keys[0], keys[1], token), "sagemaker", region)
     expected = signer.signature(signer.string_to_sign(request, signer.canonical_request(request)), request)
     # The scope is compared too: a signature for another region or service is computed over another scope.
     if credential != signer.scope(request) or signature != expected:
@@ -187,12 +187,14 @@ class SageMakerStub(object):
     ``fail``: a (status, JSON body) answered instead of the job, after the signature check, as the API
     throttles or refuses only signed calls; ``fail_times``: how many more calls get it (None: every call), to
     test retries. ``calls``: (target, body dict or None, headers dict) of every request, in order of arrival.
-    ``token``: the session token the requests must carry (None: they must carry none)."""
+    ``token``: the session token the requests must carry (None: they must carry none); ``keys``: the (access
+    key, secret key) they must be signed with, such as those of the moto server that serves the job's S3."""
 
-    def __init__(self, jobs=None, region=REGION, token=None, fail=None, fail_times=None):
+    def __init__(self, jobs=None, region=REGION, token=None, fail=None, fail_times=None, keys=(ACCESS_KEY, SECRET_KEY)):
         self.jobs = dict(jobs or {})
         self.region = region
         self.token = token
+        self.keys = keys
         self.fail = fail
         self.fail_times = fail_times
         self.calls = []
@@ -207,8 +209,8 @@ class SageMakerStub(object):
 
     def environ(self, **extra):
         """The variables that point the launcher (or any AWS SDK) at this stub with its keys."""
-        env = {"AWS_ENDPOINT_URL_SAGEMAKER": self.url, "AWS_REGION": self.region, "AWS_ACCESS_KEY_ID": ACCESS_KEY,
-               "AWS_SECRET_ACCESS_KEY": SECRET_KEY}
+        env = {"AWS_ENDPOINT_URL_SAGEMAKER": self.url, "AWS_REGION": self.region, "AWS_ACCESS_KEY_ID": self.keys[0],
+               "AWS_SECRET_ACCESS_KEY": self.keys[1]}
         if self.token is not None:
             env["AWS_SESSION_TOKEN"] = self.token
         env.update(extra)
@@ -255,7 +257,7 @@ class SageMakerStub(object):
         if (headers.get("Content-Type") or "").split(";")[0].strip() != CONTENT_TYPE:
             # The API routes by content type and target together: neither known, no operation.
             return UNKNOWN_OPERATION
-        problem = signature_problem(method, path, headers, body, self.region, self.token)
+        problem = signature_problem(method, path, headers, body, self.region, self.token, self.keys)
         if problem:
             return problem
         if target != TARGET:
