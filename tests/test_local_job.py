@@ -63,6 +63,10 @@ def jobs(moto):  # noqa: F811
     create(moto, "from-efs", [{"ChannelName": "train", "DataSource": {"FileSystemDataSource": {
         "FileSystemId": "fs-0123456789abcdef0", "FileSystemAccessMode": "ro", "FileSystemType": "EFS",
         "DirectoryPath": "/data"}}}], hyperparameters=stored)
+    create(moto, "manifest", [{"ChannelName": "train", "DataSource": {"S3DataSource": {
+        "S3DataType": "ManifestFile", "S3Uri": "s3://%s/job/train.manifest" % moto.bucket}}}], hyperparameters=stored)
+    create(moto, "fast-file", [s3_channel("train", "s3://%s/job/data/train/" % moto.bucket, InputMode="FastFile")],
+           hyperparameters=stored)
     create(moto, "code-in-image", [train], hyperparameters=dict(STORED, sagemaker_submit_directory="\"/opt/ml/code\""))
     moto.stored = stored
     return moto
@@ -169,8 +173,28 @@ def test_a_pipe_mode_channel_is_refused_naming_the_way_to_file_mode(pyz, tmp_pat
     assert read(tree, "input", "config", "inputdataconfig.json")["train"]["TrainingInputMode"] == "File"
 
 
+def test_a_fast_file_channel_is_files_here_and_fast_file_in_its_entry(pyz, tmp_path, jobs):
+    _, tree = run(pyz, tmp_path, jobs, "--job", "fast-file")
+    assert read(tree, "input", "config", "inputdataconfig.json")["train"]["TrainingInputMode"] == "FastFile"
+    assert files(os.path.join(tree, "input", "data", "train")) == TRAIN
+
+
+def test_code_from_the_command_line_runs_in_place_of_the_jobs_bundle(pyz, tmp_path, jobs):
+    code = tmp_path / "src"
+    code.mkdir()
+    (code / "train.py").write_text("import os, sys\nopen(os.path.join(os.environ['SM_MODEL_DIR'], 'mine'), 'w')"
+                                   ".write(os.environ['SM_MODULE_DIR'] + ' ' + ' '.join(sys.argv[1:]))\n")
+    stderr, tree = run(pyz, tmp_path, jobs, "--job", "one-host", "--code", str(code))
+    with open(os.path.join(tree, "model", "mine")) as f:
+        assert f.read() == "%s %s" % (json.loads(jobs.stored["sagemaker_submit_directory"]), " ".join(ARGV))
+    assert read(tree, "input", "config", "hyperparameters.json") == jobs.stored
+    assert "Downloaded s3://" not in stderr and "code:            %s, copied" % code in stderr
+
+
 @pytest.mark.parametrize("job, words", [
     ("from-efs", ["--job from-efs: channel train reads FileSystemDataSource, which this machine cannot mount",
+                  "--channel train=DIR"]),
+    ("manifest", ["--job manifest: channel train is an S3 ManifestFile, which local does not read",
                   "--channel train=DIR"]),
     ("code-in-image", ["--job code-in-image: its code is in its image (sagemaker_submit_directory /opt/ml/code)",
                        "--code DIR"]),

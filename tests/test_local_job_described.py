@@ -95,3 +95,88 @@ def test_a_wrong_secret_is_the_apis_signature_error(pyz, tmp_path, stub):
     assert len(lines) == 1 and "HTTP 403 InvalidSignatureException" in lines[0], stderr
     assert "not-the-secret" not in stderr
 
+
+
+# The README's session: its job, made here as SageMaker would describe it, with its data and code in moto.
+README_JOB = "reviews-bert-2026-12-01-09-14-07-123"
+README_BUCKET = "sagemaker-us-west-2-123456789012"
+README_REASON = ("AlgorithmError: ExecuteUserScriptError: ExitCode 1 ErrorMessage \"ValueError: labels must be 0 or 1, "
+                 "got 2\" Command \"/opt/conda/bin/python3.11 train.py --epochs 3 --lr 2e-05 --model "
+                 "bert-base-uncased\", exit code: 1")
+README_PROGRAM = b"""import argparse, csv, glob, os
+parser = argparse.ArgumentParser()
+parser.add_argument("--epochs", type=int)
+parser.add_argument("--lr", type=float)
+parser.add_argument("--model")
+args = parser.parse_args()
+for path in sorted(glob.glob(os.path.join(os.environ["SM_CHANNEL_TRAIN"], "*.csv"))):
+    for row in csv.reader(open(path)):
+        if row[1] not in ("0", "1"):
+            raise ValueError("labels must be 0 or 1, got %s" % row[1])
+"""
+
+
+def readme_session():
+    """(the README's --job command line, the lines of the session shown after it)."""
+    with open(os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "README.md")) as f:
+        text = f.read()
+    command = text.index("python3 sm-train.pyz local --job ")
+    line = text[command:text.index("\n", command)]
+    start = text.index("```\n", text.index("```\n", command) + 4) + 4
+    return line.split()[2:], text[start:text.index("\n```", start)].split("\n")
+
+
+def differences(shown, printed):
+    """Where ``shown`` (README lines; "..." stands for any lines) parts from ``printed``; None when it does not."""
+    i, skipping = 0, False
+    for line in shown:
+        if line == "...":
+            skipping = True
+            continue
+        while i < len(printed) and printed[i] != line:
+            if not skipping:
+                return "the README shows %r where the pyz printed %r" % (line, printed[i])
+            i += 1
+        if i == len(printed):
+            return "the README shows %r, which the pyz never printed" % line
+        i, skipping = i + 1, False
+    return None if skipping or i == len(printed) else "the pyz printed more: %r" % printed[i:]
+
+
+def test_the_readmes_session_is_what_the_pyz_prints(pyz, tmp_path, moto):  # noqa: F811
+    import re
+    import sys
+
+    from botocore.exceptions import ClientError
+
+    try:
+        moto.client().create_bucket(Bucket=README_BUCKET, CreateBucketConfiguration={"LocationConstraint": "us-west-2"})
+    except ClientError:  # made by an earlier run in this process
+        pass
+    client = moto.client()
+    client.put_object(Bucket=README_BUCKET, Key="%s/source/sourcedir.tar.gz" % README_JOB,
+                      Body=code_bundle(README_PROGRAM))
+    row = b"a great movie,1\n"
+    for k in range(12):
+        client.put_object(Bucket=README_BUCKET, Key="datasets/reviews/train/part-%02d.csv" % k,
+                          Body=row * (270000 // len(row)) + (b"the worst,2\n" if k == 7 else b""))
+    client.put_object(Bucket=README_BUCKET, Key="datasets/reviews/val.csv", Body=row * (421888 // len(row)))
+    args, shown = readme_session()
+    with sagemaker_stub.SageMakerStub(keys=(moto.access_key, moto.secret_key)) as stub:
+        stub.add(sagemaker_stub.description(
+            README_JOB, bucket=README_BUCKET, instance_type="ml.g5.2xlarge", failure_reason=README_REASON,
+            channels=[("train", "s3://%s/datasets/reviews/train/" % README_BUCKET),
+                      ("validation", "s3://%s/datasets/reviews/val.csv" % README_BUCKET)],
+            environment={"HF_HUB_OFFLINE": "1"}, hyperparameters={"epochs": 3, "lr": 2e-05,
+                                                                  "model": "bert-base-uncased"}))
+        result = local(pyz, environ(moto, tmp_path, AWS_ENDPOINT_URL_SAGEMAKER=stub.url), *args[1:])
+    printed = result.stderr.decode()
+    assert result.returncode == 1, printed
+    tree = re.search(r"tree (\S+/sm-train-local-\w+)", printed).group(1)
+    printed = printed.replace(tree, "/tmp/sm-train-local-y2omlc6r")
+    printed = printed.replace("%s (%s)" % (sys.executable, sys.version.split()[0]), "/usr/bin/python3 (3.11.2)")
+    printed = printed.replace(sys.executable, "/usr/bin/python3")
+    printed = re.sub(r"(?m)^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3} sm-train", "... sm-train", printed)
+    printed = re.sub(r"exit status 1 after \d+\.\d s", "exit status 1 after 0.3 s", printed)
+    problem = differences(shown, printed.rstrip("\n").split("\n"))
+    assert problem is None, problem

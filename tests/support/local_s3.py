@@ -90,11 +90,11 @@ with open(os.path.join(os.environ["SM_MODEL_DIR"], "seen.json"), "w") as f:
 """
 
 
-def code_bundle():
-    """PROGRAM as train.py in a sourcedir.tar.gz, as the SDK uploads a source_dir."""
+def code_bundle(program=PROGRAM):
+    """``program`` as train.py in a sourcedir.tar.gz, as the SDK uploads a source_dir."""
     out = io.BytesIO()
     with tarfile.open(fileobj=out, mode="w:gz") as tar:
         info = tarfile.TarInfo("train.py")
-        info.size = len(PROGRAM)
-        tar.addfile(info, io.BytesIO(PROGRAM))
+        info.size = len(program)
+        tar.addfile(info, io.BytesIO(program))
     return out.getvalue()
