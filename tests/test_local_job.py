@@ -67,6 +67,7 @@ def jobs(moto):  # noqa: F811
         "S3DataType": "ManifestFile", "S3Uri": "s3://%s/job/train.manifest" % moto.bucket}}}], hyperparameters=stored)
     create(moto, "fast-file", [s3_channel("train", "s3://%s/job/data/train/" % moto.bucket, InputMode="FastFile")],
            hyperparameters=stored)
+    create(moto, "no-program", [train], hyperparameters={"epochs": "3"})
     create(moto, "code-in-image", [train], hyperparameters=dict(STORED, sagemaker_submit_directory="\"/opt/ml/code\""))
     moto.stored = stored
     return moto
@@ -240,6 +241,8 @@ def test_access_denied_is_the_apis_message(pyz, tmp_path, jobs):
     (["--job", "one-host", "--region", "Mars"], "--job one-host: 'Mars' is not a region name"),
     (["--region", "us-west-2", "--", "true"], "--region applies to --job NAME"),
     (["--job", "one-host", "--shard", "nope"], "--shard nope: no S3 channel of that name"),
+    (["--job", "no-program"], "--job no-program: the job names no program (no sagemaker_program: on SageMaker its "
+                              "image's entry point ran it): give --code DIR --program NAME, or the command after --"),
 ])
 def test_a_wrong_command_line_is_one_line_and_status_2(pyz, tmp_path, jobs, args, words):
     stderr, tree = run(pyz, tmp_path, jobs, *args, status=2)

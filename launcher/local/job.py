@@ -123,6 +123,9 @@ def apply(job, opts):
     opts.channels = channels + [(name, source) for name, source in opts.channels if name in given]
     if opts.hosts is None:
         opts.hosts = sum(count for _, _, count in job.groups)
+    if "sagemaker_program" not in job.stored and opts.program is None and not opts.command:
+        raise UsageError("--job %s: the job names no program (no sagemaker_program: on SageMaker its image's "
+                         "entry point ran it): give --code DIR --program NAME, or the command after --" % job.name)
     if opts.code is None and not opts.command:
         code = job.code()
         if code and is_s3(code):
