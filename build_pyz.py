@@ -40,9 +40,11 @@ OLDEST = (3, 7)
 MINORS = range(7, 15)  # python3.7 ... python3.14, the versions the tests look for (tests/support/pythons.py)
 # Left out of the bytecode, to keep the pyz under 1 MB with seven Pythons' worth: the AWS client, the code
 # fetch and the intermediate output (~24 ms to compile, beside network round trips), `local` (~6 ms, once per
-# local run; its hosts' starts use the bytecode) and `check` (~8 ms, once per check, which no job runs). Their
-# modules are compiled from the sources when imported.
-SOURCE_ONLY = ("launcher/aws/", "launcher/fetch/", "launcher/intermediate/", "launcher/local/", "launcher/check/")
+# local run; its hosts' starts use the bytecode), `check` (~8 ms, once per check, which no job runs) and the
+# distributed engines (3 to 5 ms, once per host of a torchrun or MPI job, beside the engine's own seconds of
+# start). Their modules are compiled from the sources when imported.
+SOURCE_ONLY = ("launcher/aws/", "launcher/fetch/", "launcher/intermediate/", "launcher/local/", "launcher/check/",
+               "launcher/cluster/")
 # Files zipimport itself must find: the refusal of Pythons older than 3.7, which cannot read the rest.
 PLAIN = ("__main__.py", "launcher/__init__.py", "launcher/too_old.py")
 # The modules a plain start (`train`, one host, no fetch) imports, each after those it imports; a test keeps

@@ -1,7 +1,8 @@
 """The configured endpoint URL (launcher/aws/endpoints.py configured_endpoint) against botocore's own resolution
-(boto3 1.44, test-only) for S3, STS and CodeArtifact: the variables, the config file's profile endpoint_url and
-[services NAME] sections, ignore_configured_endpoint_urls, and where botocore fails. (A real start that fetches
-its code through a [services] section is in tests/test_fetch_s3.py, with the other starts against moto.)"""
+(boto3 1.44, test-only) for S3, STS, CodeArtifact and the SageMaker API: the variables, the config file's profile
+endpoint_url and [services NAME] sections, ignore_configured_endpoint_urls, and where botocore fails. (A real start
+that fetches its code through a [services] section is in tests/test_fetch_s3.py, with the other starts against
+moto.)"""
 
 import os
 
@@ -11,12 +12,12 @@ import pytest
 from botocore.config import Config
 from test_awsfiles import CFG, CREDS, environ, write
 
-from launcher.aws import codeartifact, endpoints, sts
+from launcher.aws import codeartifact, endpoints, sagemaker, sts
 from launcher.errors import JobError
 
 ARN = "arn:aws:codeartifact:us-west-2:111122223333:repository/my-domain/my-repo"
 SERVICES = "[services dev]\ns3 =\n  endpoint_url = http://s3.svc:2\nsts =\n  endpoint_url = http://sts.svc:2\n" \
-           "codeartifact =\n  endpoint_url = http://ca.svc:2\n"
+           "codeartifact =\n  endpoint_url = http://ca.svc:2\nsagemaker =\n  endpoint_url = http://sm.svc:2\n"
 PROFILE = "[default]\nendpoint_url = http://profile:1\n"
 
 # (id, files under HOME, environment): sm-train must reach where botocore's client would, or fail where it fails.
@@ -39,7 +40,8 @@ CASES = [
                              "[services 'dev']\ns3 =\n  endpoint_url = http://later:3\n"}, {}),
     ("env_global_beats_config", {CFG: PROFILE + "services = dev\n" + SERVICES}, {"AWS_ENDPOINT_URL": "http://env:3"}),
     ("env_service_beats_global", {}, {"AWS_ENDPOINT_URL_S3": "http://s3.env:4", "AWS_ENDPOINT_URL": "http://env:3",
-                                      "AWS_ENDPOINT_URL_STS": "http://sts.env:4"}),
+                                      "AWS_ENDPOINT_URL_STS": "http://sts.env:4",
+                                      "AWS_ENDPOINT_URL_SAGEMAKER": "http://sm.env:4"}),
     ("empty_env_falls_through", {CFG: PROFILE}, {"AWS_ENDPOINT_URL_S3": "", "AWS_ENDPOINT_URL": ""}),
     ("empty_profile_value", {CFG: "[default]\nendpoint_url =\n"}, {}),
     ("toolkit_variable_first", {CFG: PROFILE + "services = dev\n" + SERVICES + "ignore_configured_endpoint_urls=true"
@@ -104,12 +106,14 @@ def ours(service, env):
             return endpoints.s3_url("my-bucket", "k", "us-west-2", env, "s3://my-bucket/k")[0]
         if service == "sts":
             return sts.endpoint(env, "us-west-2").rstrip("/")
+        if service == "sagemaker":
+            return sagemaker.endpoint(env, "us-west-2").rstrip("/")
         return codeartifact.base_url(codeartifact.Repository(ARN), env)
     except JobError:
         return "<error>"
 
 
-@pytest.mark.parametrize("service", ["s3", "sts", "codeartifact"])
+@pytest.mark.parametrize("service", ["s3", "sts", "codeartifact", "sagemaker"])
 @pytest.mark.parametrize("files,env", [c[1:] for c in CASES], ids=[c[0] for c in CASES])
 def test_the_endpoint_as_botocore_resolves_it(tmp_path, monkeypatch, service, files, env):
     home = str(tmp_path)

@@ -36,6 +36,6 @@ def describe_training_job(name, region, environ):
         # not find training job ...")
         said = (e.message or "").lower()
         if e.code == "ValidationException" and ("not found" in said or "could not find" in said):
-            raise NoSuchJob("no training job %s in %s (the SageMaker API: %s; credentials from %s)"
-                            % (name, region, e.message, source.source))
+            raise NoSuchJob("no training job %s in %s: the SageMaker API says \"%s\" (credentials from %s; endpoint "
+                            "%s)" % (name, region, e.message, source.source, http.shown_host(url)))
         raise

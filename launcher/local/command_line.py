@@ -12,6 +12,10 @@ encoded as the SageMaker Python SDK writes them, channels, code, resourceconfig)
 through sm-train itself, once per host. Exits with the job's status.
 
 options:
+  --job NAME             start from the SageMaker training job NAME as DescribeTrainingJob describes it:
+                         its hyperparameters as stored, S3 channels, instance count and groups, environment
+                         (as variables) and code (sagemaker_submit_directory); the options below override it
+  --region REGION        the job's region (default AWS_REGION, else AWS_DEFAULT_REGION or the profile's)
   --hp KEY=VALUE         a hyperparameter; VALUE is read as JSON when it parses (3, 0.1, true, [1,2],
                          {"a":1}, null), else taken as a string; quote to force a string: 'v="1.10"'
   --hps FILE.json        hyperparameters from a JSON object of real values ({"epochs": 3, ...});
@@ -32,8 +36,9 @@ options:
                          the code as the SDK uploads it: written as sagemaker_submit_directory and
                          fetched by each host's launcher, as a real start fetches it
   --program NAME         the entry point, relative to --code (sagemaker_program)
-  --instance-type TYPE   current_instance_type in resourceconfig.json (default local)
-  --hosts N              run N hosts, algo-1 ... algo-N, as N processes on this machine (default 1)
+  --instance-type TYPE   current_instance_type in resourceconfig.json (default: the job's, else local)
+  --hosts N              run N hosts, algo-1 ... algo-N, as N processes on this machine (default: the
+                         job's instance count, else 1)
   --keep DIR             lay the tree out in DIR (new or empty) and keep all of it; with --hosts N,
                          one tree per host in DIR/algo-K. Without it: a temporary dir, removed when the
                          job succeeds (model included) and kept when it fails, with the line to remove it
@@ -42,16 +47,18 @@ options:
   -h, --help             print this help
   -- PROGRAM ARGS        run this command (in code/) instead of --program
 
-S3 uses the AWS credential chain, the region (AWS_REGION, else as the launcher renders SAGEMAKER_REGION)
-and the endpoint settings (S3_ENDPOINT_URL, AWS_ENDPOINT_URL_S3, AWS_ENDPOINT_URL) as a real start does.
+The SageMaker API and S3 use the AWS credential chain. The API's endpoint: AWS_ENDPOINT_URL_SAGEMAKER,
+AWS_ENDPOINT_URL or the config file, else api.sagemaker.REGION. S3 uses the job's region, else AWS_REGION,
+else SAGEMAKER_REGION as the launcher renders it, and the endpoint settings (S3_ENDPOINT_URL,
+AWS_ENDPOINT_URL_S3, AWS_ENDPOINT_URL) as a real start does.
 
 Exit status: the job's (the first failing host's); 2 for a wrong command line; 1 when a file or
 directory it names cannot be used, or S3 refuses a channel.
 """
 
 
-_VALUED = ("--hp", "--hps", "--channel", "--code", "--program", "--instance-type", "--hosts", "--keep",
-           "--hp-style", "--shard", "--sample", "--cache")
+_VALUED = ("--job", "--region", "--hp", "--hps", "--channel", "--code", "--program", "--instance-type", "--hosts",
+           "--keep", "--hp-style", "--shard", "--sample", "--cache")
 _FLAGS = ("-h", "--help", "--no-cache")
 
 
@@ -60,6 +67,8 @@ _CHANNEL_NAME = re.compile(r"[A-Za-z0-9.\-_]{1,64}\Z")  # CreateTrainingJob's Ch
 
 class Options(object):
     def __init__(self):
+        self.job = None      # a training job's name: its description is the run's starting point
+        self.region = None
         self.hps = []        # ("hp", key, value) and ("hps", path), in command-line order
         self.channels = []   # (name, dir or s3:// URI)
         self.shards = []     # names of S3 channels that are ShardedByS3Key
@@ -68,8 +77,8 @@ class Options(object):
         self.no_cache = False
         self.code = None
         self.program = None
-        self.instance_type = "local"
-        self.hosts = 1
+        self.instance_type = None  # the job's, else "local"
+        self.hosts = None          # the job's count, else 1
         self.keep = None
         self.hp_style = None
         self.command = None
@@ -94,7 +103,10 @@ def parse(argv, environ):
             opts.help = True
     if opts.help:
         return opts
-    _check_s3_options(opts)
+    if opts.region is not None and opts.job is None:
+        raise UsageError("--region applies to --job NAME (S3 channels take AWS_REGION)")
+    if opts.job is None:
+        check_s3_options(opts)  # with --job, once the job's channels are known
     opts.hp_style = style(opts.hp_style, environ)
     options.seconds(None, environ, "SM_TRAIN_PROBE_TIMEOUT", "10")  # each host's launcher would refuse it
     if opts.program is not None and opts.command:
@@ -109,7 +121,7 @@ def is_s3(source):
     return source[:3].lower() == "s3:"
 
 
-def _check_s3_options(opts):
+def check_s3_options(opts):
     s3 = [name for name, source in opts.channels if is_s3(source)]
     for name in opts.shards:
         if name not in s3:

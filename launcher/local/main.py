@@ -9,8 +9,9 @@ from .. import log, options
 from ..core.layout import Layout
 from ..errors import JobError, LauncherError, UsageError
 from . import hosts as local_hosts
+from . import job as local_job
 from . import tree as local_tree
-from .command_line import USAGE, parse
+from .command_line import USAGE, check_s3_options, parse
 from .s3inputs import S3Inputs
 
 # A single-line bootstrap to run the launcher from a source checkout or an installed package, keeping PYTHONPATH
@@ -53,13 +54,26 @@ class LocalJob(object):
     def __init__(self, opts, environ):
         self.opts = opts
         self.environ = environ
-        self.hyperparameters = local_tree.gather(opts.hps)
+        self.described = None  # the Job of --job NAME
+        self.entries = {}      # inputdataconfig.json entries of the job's channels
+        if opts.job is not None:
+            self.described = local_job.describe(opts, environ)
+            self.entries = local_job.apply(self.described, opts)
+            check_s3_options(opts)
+        stored = self.described.stored if self.described else {}
+        self.overrides = local_tree.gather(opts.hps)
+        self.hyperparameters = dict(local_job.decoded(stored), **self.overrides)
         self.program = local_tree.check_inputs(opts, self.hyperparameters, environ)
-        self.job_name = environ.get("TRAINING_JOB_NAME") or _job_name()
-        self.hosts = ["algo-%d" % k for k in range(1, opts.hosts + 1)]
+        self.job_name = self.described.name if self.described else environ.get("TRAINING_JOB_NAME") or _job_name()
+        self.hosts = ["algo-%d" % k for k in range(1, (opts.hosts or 1) + 1)]
+        self.groups = local_job.groups(self.described, opts, self.hosts)
         if len(self.hosts) > 1:
             _refuse_engines(self.hyperparameters)
-        self.inputs = S3Inputs(opts, environ, self.hyperparameters, len(self.hosts))
+        # S3's region is AWS_REGION where set, as for each host's launcher; else the job's, where its channels are
+        region = self.described.region if self.described and "AWS_REGION" not in environ else None
+        self.inputs = S3Inputs(opts, environ, self.hyperparameters, len(self.hosts), region)
+        if self.described:
+            log.info(local_job.screen(self.described, opts, self.overrides, self.groups))
         self.base = None
         self.trees = []
 
@@ -113,6 +127,8 @@ class LocalJob(object):
     def run(self):
         """One launcher per host, each with its own tree: (return codes in host order, signal or None)."""
         env = dict(self.environ)
+        if self.described:  # the job's Environment, set in its container on SageMaker
+            env.update(self.described.environment)
         env["TRAINING_JOB_NAME"] = self.job_name
         if self.opts.program:  # --program, written as sagemaker_program, beats an ambient SAGEMAKER_PROGRAM
             env.pop("SAGEMAKER_PROGRAM", None)

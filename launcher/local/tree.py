@@ -12,8 +12,6 @@ from ..errors import JobError, UsageError
 from ..fetch.channels import parse_uri
 from .command_line import is_s3
 
-GROUP = "homogeneousCluster"  # the group name SageMaker gives a job without instance groups
-
 
 def lay_out(tree, host, job):
     """One host's /opt/ml tree: code, channels (copies), empty model and output dirs, the three config files."""
@@ -34,25 +32,34 @@ def lay_out(tree, host, job):
             os.makedirs(layout.channel(name))
         else:
             _copy(folder, layout.channel(name), skip, "channel %s" % name)
-    # EstimatorBase._json_encode_hyperparameters of the SDK: every value json.dumps-ed into a string.
-    encoded = dict((key, json.dumps(value)) for key, value in job.hyperparameters.items())
-    if job.program:
-        encoded["sagemaker_program"] = json.dumps(job.program)
-    if job.opts.code is not None and is_s3(job.opts.code):
-        encoded["sagemaker_submit_directory"] = json.dumps(job.opts.code)
-    encoded.setdefault("sagemaker_job_name", json.dumps(job.job_name))
-    channels = dict((name, {"TrainingInputMode": "File", "RecordWrapperType": "None",
-                            "S3DistributionType": "ShardedByS3Key" if name in job.opts.shards else "FullyReplicated"})
+    channels = dict((name, job.entries.get(name) or
+                     {"TrainingInputMode": "File", "RecordWrapperType": "None",
+                      "S3DistributionType": "ShardedByS3Key" if name in job.opts.shards else "FullyReplicated"})
                     for name, _ in job.opts.channels)
-    kind = job.opts.instance_type
-    group = {"instance_group_name": GROUP, "instance_type": kind, "hosts": job.hosts}
-    resources = {"current_host": host, "current_instance_type": kind, "current_group_name": GROUP,
-                 "hosts": job.hosts, "instance_groups": [group], "network_interface_name": "eth0"}
+    mine = next(g for g in job.groups if host in g[2])
+    resources = {"current_host": host, "current_instance_type": mine[1], "current_group_name": mine[0],
+                 "hosts": job.hosts,
+                 "instance_groups": [{"instance_group_name": name, "instance_type": kind, "hosts": hosts}
+                                     for name, kind, hosts in job.groups], "network_interface_name": "eth0"}
     # Written as the SDK's local mode writes them (sagemaker.local.image._write_json_file: json.dump).
-    for name, content in (("hyperparameters.json", encoded), ("inputdataconfig.json", channels),
+    for name, content in (("hyperparameters.json", encoded(job)), ("inputdataconfig.json", channels),
                           ("resourceconfig.json", resources)):
         with open(layout.config_file(name), "w", encoding="utf-8") as f:
             json.dump(content, f)
+
+
+def encoded(job):
+    """hyperparameters.json: a job's values as stored, and over them the command line's, each json.dumps-ed into
+    a string as the SDK's EstimatorBase._json_encode_hyperparameters writes them."""
+    values = dict(job.described.stored) if job.described else {}
+    values.update((key, json.dumps(value)) for key, value in job.overrides.items())
+    if job.program:
+        values["sagemaker_program"] = json.dumps(job.program)
+    if job.opts.code is not None and is_s3(job.opts.code) and job.opts.code != (job.described and job.described.code()):
+        values["sagemaker_submit_directory"] = json.dumps(job.opts.code)
+    if not job.described:  # the SDK's framework estimators write it; a described job has it only if stored
+        values.setdefault("sagemaker_job_name", json.dumps(job.job_name))
+    return values
 
 
 def gather(items):

@@ -1,11 +1,13 @@
-"""What the tests of ``local`` with S3 channels share: objects put into moto (authentication on), a local run through
-the built pyz with a cache and a temporary folder of the test's own, and readers for what a kept tree's channel
-and the cache hold."""
+"""What the tests of ``local`` with S3 channels and jobs share: objects put into moto (authentication on), a local run
+through the built pyz with a cache and a temporary folder of the test's own, readers for what a kept tree's channel
+and the cache hold, and a job's code bundle whose program writes down what it was started with."""
 
 import hashlib
+import io
 import os
 import subprocess
 import sys
+import tarfile
 from concurrent.futures import ThreadPoolExecutor
 
 from conftest import clean_env
@@ -76,3 +78,23 @@ def cache_state(root):
 
 def digests(objects):
     return {hashlib.sha256(data).hexdigest() for data in objects.values()}
+
+
+# A job's program: what it was started with, written to model/seen.json, where a kept tree shows it.
+PROGRAM = b"""import json, os, sys
+seen = {"argv": sys.argv[1:], "job": os.environ.get("TRAINING_JOB_NAME"),
+        "env": {k: v for k, v in os.environ.items() if k.startswith("SM_") or k == "MY_SETTING"},
+        "cwd": os.getcwd()}
+with open(os.path.join(os.environ["SM_MODEL_DIR"], "seen.json"), "w") as f:
+    json.dump(seen, f)
+"""
+
+
+def code_bundle():
+    """PROGRAM as train.py in a sourcedir.tar.gz, as the SDK uploads a source_dir."""
+    out = io.BytesIO()
+    with tarfile.open(fileobj=out, mode="w:gz") as tar:
+        info = tarfile.TarInfo("train.py")
+        info.size = len(PROGRAM)
+        tar.addfile(info, io.BytesIO(PROGRAM))
+    return out.getvalue()
