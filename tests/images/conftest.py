@@ -5,11 +5,10 @@ tests/images is a package so that this conftest is ``images.conftest`` and never
 which the other test modules import as ``conftest``."""
 
 import os
-import subprocess
 
 import pytest
 
-from .harness import CHECK_TIMES, apt_sources, build, debian_release, docker, mpi_dockerfile, recipe, with_from
+from .harness import CHECK_TIMES, base_images, build, docker, mpi_dockerfile, recipe, with_from
 
 WORK = os.environ.get("SM_TRAIN_IMAGES_WORK", "")  # set by run.sh, with DOCKER_HOST and SM_TRAIN_PYZ
 
@@ -28,37 +27,10 @@ def daemon():
 
 @pytest.fixture(scope="session")
 def bases():
-    """{"plain": tag, "mpi": tag}: Debian images made by mmdebstrap from this machine's release and apt sources
-    (both at once), imported into the daemon. SM_TRAIN_IMAGES_CACHE, a folder, keeps the tarballs between runs."""
+    """{"plain": tag, "mpi": tag}: Debian images made by mmdebstrap (harness.base_images)."""
     if not WORK:
         pytest.skip("no daemon")
-    cache = os.environ.get("SM_TRAIN_IMAGES_CACHE") or WORK
-    wanted = {"plain": ["python3"], "mpi": mpi_dockerfile()[1]}
-    tars = {name: os.path.join(cache, "%s-%s.tar" % (debian_release(), "-".join(sorted(packages))))
-            for name, packages in wanted.items()}
-    started = {}
-    try:
-        for name, packages in wanted.items():
-            tar = tars[name]
-            if not os.path.exists(tar):  # mmdebstrap picks the format by the name: .tar
-                argv = ["mmdebstrap", "--quiet", "--variant=apt", "--include=" + ",".join(packages),
-                        debian_release(), tar[:-4] + ".part.tar", apt_sources()]
-                started[name] = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-        for proc in started.values():
-            out = proc.communicate(timeout=900)[0]
-            assert proc.returncode == 0, "mmdebstrap failed:\n" + out.decode("utf-8", "replace")[-3000:]
-    finally:
-        for proc in started.values():
-            if proc.poll() is None:
-                proc.kill()
-                proc.wait()
-    tags = {}
-    for name, tar in tars.items():
-        if name in started:
-            os.rename(tar[:-4] + ".part.tar", tar)
-        tags[name] = "sm-base-" + name
-        docker("import", tar, tags[name])
-    return tags
+    return base_images(WORK)
 
 
 @pytest.fixture(scope="session")

@@ -81,6 +81,40 @@ def apt_sources():
     pytest.fail("no apt sources file for mmdebstrap")
 
 
+def base_images(work, names=("plain", "mpi")):
+    """{name: tag} of the Debian base images ``names`` ("plain": python3; "mpi": the MPI Dockerfile's packages),
+    made by mmdebstrap from this machine's release and apt sources (all at once) and imported into the daemon.
+    The tarballs go to SM_TRAIN_IMAGES_CACHE, a folder kept between runs, else to ``work``."""
+    cache = os.environ.get("SM_TRAIN_IMAGES_CACHE") or work
+    packages_of = {"plain": ["python3"], "mpi": mpi_dockerfile()[1]}
+    wanted = {name: packages_of[name] for name in names}
+    tars = {name: os.path.join(cache, "%s-%s.tar" % (debian_release(), "-".join(sorted(packages))))
+            for name, packages in wanted.items()}
+    started = {}
+    try:
+        for name, packages in wanted.items():
+            tar = tars[name]
+            if not os.path.exists(tar):  # mmdebstrap picks the format by the name: .tar
+                argv = ["mmdebstrap", "--quiet", "--variant=apt", "--include=" + ",".join(packages),
+                        debian_release(), tar[:-4] + ".part.tar", apt_sources()]
+                started[name] = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        for proc in started.values():
+            out = proc.communicate(timeout=900)[0]
+            assert proc.returncode == 0, "mmdebstrap failed:\n" + out.decode("utf-8", "replace")[-3000:]
+    finally:
+        for proc in started.values():
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+    tags = {}
+    for name, tar in tars.items():
+        if name in started:
+            os.rename(tar[:-4] + ".part.tar", tar)
+        tags[name] = "sm-base-" + name
+        docker("import", tar, tags[name])
+    return tags
+
+
 def build(tag, dockerfile, program, tmp_path_factory, files=None, fill=None):
     """``docker build`` of ``dockerfile`` with the pyz and ``program`` (as train.py) in its context, offline; also
     ``files`` ({name: text}), and whatever ``fill`` (a function of the context's folder) puts there."""
@@ -100,9 +134,37 @@ def build(tag, dockerfile, program, tmp_path_factory, files=None, fill=None):
 
 # --- the SDK -------------------------------------------------------------------------------------------------
 
-def run_sdk(snippet, workdir, timeout=WAIT):
+# What the SDK's process runs first when it shares this machine's network (to reach a server of the test's on
+# 127.0.0.1): every name lookup and connection to anything else fails at once, so a stray call to AWS (telemetry,
+# a default endpoint) fails the test rather than leaving the machine.
+LOOPBACK_ONLY = """\
+import socket as _socket
+
+def _loopback_only(connect):
+    def guarded(sock, address, *args):
+        if sock.family in (_socket.AF_INET, _socket.AF_INET6) and address[0] not in ("127.0.0.1", "localhost"):
+            raise OSError("the test allows 127.0.0.1 only, not %r" % (address,))
+        return connect(sock, address, *args)
+    return guarded
+
+_socket.socket.connect = _loopback_only(_socket.socket.connect)
+_socket.socket.connect_ex = _loopback_only(_socket.socket.connect_ex)
+_getaddrinfo = _socket.getaddrinfo
+
+def _loopback_getaddrinfo(host, *args, **kwargs):
+    if host not in ("127.0.0.1", "localhost", None):
+        raise _socket.gaierror("the test allows 127.0.0.1 only, not %r" % (host,))
+    return _getaddrinfo(host, *args, **kwargs)
+
+_socket.getaddrinfo = _loopback_getaddrinfo
+"""
+
+
+def run_sdk(snippet, workdir, timeout=WAIT, env=None, netns=True):
     """Run ``snippet`` as a user would (``python fit.py`` in ``workdir``) with the real SDK, offline: in a network
-    namespace with nothing but loopback, with fake credentials and telemetry off. (status, output text)."""
+    namespace with nothing but loopback, with fake credentials and telemetry off; ``env`` adds to (or replaces)
+    those variables. netns=False runs it in this machine's network, to reach a loopback server of the test's,
+    with LOOPBACK_ONLY first in fit.py. (status, output text)."""
     home, tmp = os.path.join(workdir, "home"), os.path.join(workdir, "tmp")
     os.makedirs(home)
     os.makedirs(tmp)  # the SDK's container_root, a mkdtemp, lands here
@@ -110,13 +172,15 @@ def run_sdk(snippet, workdir, timeout=WAIT):
     with open(config, "w") as f:
         f.write("SchemaVersion: '1.0'\nSageMaker:\n  PythonSDK:\n    Modules:\n      TelemetryOptOut: true\n")
     with open(os.path.join(workdir, "fit.py"), "w") as f:
-        f.write(snippet)
-    env = {"PATH": os.environ["PATH"], "HOME": home, "TMPDIR": tmp, "LANG": "C.UTF-8",
-           "DOCKER_HOST": os.environ["DOCKER_HOST"], "SAGEMAKER_USER_CONFIG_OVERRIDE": config,
-           "AWS_DEFAULT_REGION": "us-east-1", "AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local",
-           "AWS_EC2_METADATA_DISABLED": "true"}
-    result = subprocess.run(["unshare", "--net", "--", SDK_PYTHON, "fit.py"], cwd=workdir, env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=timeout)
+        f.write(snippet if netns else LOOPBACK_ONLY + "\n" + snippet)
+    full = {"PATH": os.environ["PATH"], "HOME": home, "TMPDIR": tmp, "LANG": "C.UTF-8",
+            "DOCKER_HOST": os.environ["DOCKER_HOST"], "SAGEMAKER_USER_CONFIG_OVERRIDE": config,
+            "AWS_DEFAULT_REGION": "us-east-1", "AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local",
+            "AWS_EC2_METADATA_DISABLED": "true"}
+    full.update(env or {})
+    argv = (["unshare", "--net", "--"] if netns else []) + [SDK_PYTHON, "fit.py"]
+    result = subprocess.run(argv, cwd=workdir, env=full, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                            timeout=timeout)
     return result.returncode, result.stdout.decode("utf-8", "replace")
 
 

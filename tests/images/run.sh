@@ -100,9 +100,15 @@ if ! start_daemon overlay2 && ! start_daemon vfs; then
 fi
 echo "test-images: dockerd $(docker version --format '{{.Server.Version}}') at $DOCKER_HOST ($(docker info --format '{{.Driver}}'))"
 
-# Extra arguments go to pytest (for example -k mpi). It runs in the background so that a SIGTERM or Ctrl-C
-# here tears down at once rather than after the tests.
-$VENV/bin/python -m pytest -q -p no:cacheprovider -o tmp_path_retention_policy=failed --confcutdir=tests/images --durations=0 tests/images "$@" &
+# Extra arguments go to pytest (for example -k mpi); `--command CMD ARG...` runs CMD with this daemon instead (the
+# recorders that need an image: tests/recorders/record_sdk_job_golden.py). It runs in the background so that a
+# SIGTERM or Ctrl-C here tears down at once rather than after the tests.
+if [ "${1:-}" = "--command" ]; then
+    shift
+    "$@" &
+else
+    $VENV/bin/python -m pytest -q -p no:cacheprovider -o tmp_path_retention_policy=failed --confcutdir=tests/images --durations=0 tests/images "$@" &
+fi
 PYTEST=$!
 status=0
 wait $PYTEST || status=$?
