@@ -63,7 +63,9 @@ def test_the_s3_channels_bench_shows_every_budget(pyz, tmp_path):
     out = run_quick("bench_channels.py", pyz, tmp_path)
     for line in ("50 objects of 10 KB: sm-train", "one object of 8 MB: sm-train", "(budget at least 1.0x)",
                  "50 objects of 10 KB again, with the cache: 0 GetObject requests", "peak RSS while downloading",
-                 "(budget 40 MB)"):
+                 "(budget 40 MB)",
+                 "local --job, its cache warm (50 objects of 10 KB), time to the program's first line:",
+                 "(budget at most +0.3 s)", "local --job, its cache warm: 0 GetObject requests   (budget 0)"):
         assert line in out, out
 
 

@@ -6,6 +6,11 @@ object of 256 MB. Each client runs in a fresh interpreter; the figure is the med
 boto3's time over sm-train's (at least 1.0x: sm-train as fast or faster). Then sm-train's peak RSS (VmHWM) while it
 downloads, and a second run with the same cache, which must send no GetObject.
 
+Then `local --job` with its cache warm, through the pyz: a job whose one channel is the 1,000 small objects, as
+the same server describes it (DescribeTrainingJob), its code given with --code DIR (so no code is fetched). The
+figure is the median, over interleaved rounds, of its time to the program's first line on stdout minus that of
+`local --channel train=DIR` over the same files (at most 0.3 s more); its rounds must send no GetObject.
+
 --quick (what `make test` runs, so that a broken driver fails the tests): one round, 50 objects and an 8 MB one,
 budgets shown but not checked (exits 0).
 
@@ -14,6 +19,7 @@ The server checks no signature (moto does that in the tests; it is too slow to m
 
 import argparse
 import http.server
+import json
 import os
 import shutil
 import statistics
@@ -21,20 +27,26 @@ import subprocess
 import sys
 import tempfile
 import threading
+import time
 from urllib.parse import parse_qs, quote, unquote, urlsplit
 from xml.sax.saxutils import escape
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-BUDGETS = {"small": 1.0, "large": 1.0, "rss": 40.0}
-FULL = {"count": 1000, "small": 10 * 1000, "large": 256 << 20, "rounds": 5}
-QUICK = {"count": 50, "small": 10 * 1000, "large": 8 << 20, "rounds": 1}
+TESTS = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+BUDGETS = {"small": 1.0, "large": 1.0, "rss": 40.0, "job": 0.3}
+FULL = {"count": 1000, "small": 10 * 1000, "large": 256 << 20, "rounds": 5, "job rounds": 9}
+QUICK = {"count": 50, "small": 10 * 1000, "large": 8 << 20, "rounds": 1, "job rounds": 1}
+JOB = "bench-channels-job"
+FIRST_LINE = "first line of the program"
 
 
 class Bucket(http.server.BaseHTTPRequestHandler):
-    """ListObjectsV2 and GetObject (with HEAD, Range and If-Match) over a folder: bucket "bench", keys its paths."""
+    """ListObjectsV2 and GetObject (with HEAD, Range and If-Match) over a folder: bucket "bench", keys its paths; and
+    DescribeTrainingJob for the job JOB, answered with a fixed description."""
 
     protocol_version = "HTTP/1.1"
     folder = None
+    described = None  # DescribeTrainingJob's answer for JOB, as bytes
     gets = 0
 
     def log_message(self, *args):
@@ -51,6 +63,16 @@ class Bucket(http.server.BaseHTTPRequestHandler):
 
     def do_HEAD(self):
         self.object(unquote(urlsplit(self.path).path[len("/bench/"):]), body=False)
+
+    def do_POST(self):
+        asked = json.loads(self.rfile.read(int(self.headers.get("Content-Length") or 0)) or b"{}")
+        kind = "application/x-amz-json-1.1"
+        if self.headers.get("X-Amz-Target") != "SageMaker.DescribeTrainingJob":
+            return self.reply(400, b'{"__type": "UnknownOperationException"}', kind)
+        if asked.get("TrainingJobName") != JOB:
+            return self.reply(400, b'{"__type": "ValidationException", "message": "Requested resource not found."}',
+                              kind)
+        self.reply(200, self.described, kind)
 
     def reply(self, status, body, kind="application/xml", headers=()):
         self.send_response(status)
@@ -113,8 +135,10 @@ class _Server(http.server.ThreadingHTTPServer):
     request_queue_size = 1024  # socketserver's 5 drops connections when ten clients connect at once
 
 
-def serve(folder):
+def serve(folder, described):
     Bucket.folder = folder
+    with open(described, "rb") as f:
+        Bucket.described = f.read()
     server = _Server(("127.0.0.1", 0), Bucket)
     server.daemon_threads = True
     print(server.server_address[1], flush=True)
@@ -194,6 +218,64 @@ def _get(url):
         return answer.read().decode()
 
 
+def describe_job(path):
+    """The job's description, as the SageMaker Python SDK's PyTorch estimator makes it (sagemaker_stub's), its one
+    channel the small objects; written to ``path`` for the server."""
+    sys.path.insert(0, os.path.join(TESTS, "support"))
+    import sagemaker_stub
+
+    # Its stored sagemaker_submit_directory (an S3 bundle the bucket lacks) stays unread: --code DIR fills code/.
+    with open(path, "w") as f:
+        json.dump(sagemaker_stub.description(name=JOB, bucket="bench", channels=[("train", "s3://bench/small/")],
+                                             status="Completed", hyperparameters={}), f)
+
+
+def time_to_first_line(argv, env, log):
+    """Seconds from the start of ``argv`` to FIRST_LINE on its stdout; the process is then waited for, and must
+    succeed. Its stderr (local's own lines) goes to the file ``log``, which no one reads while it runs."""
+    with open(log, "wb") as err:
+        started = time.perf_counter()
+        proc = subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=err)
+        took = None
+        for line in proc.stdout:
+            if FIRST_LINE.encode() in line:
+                took = time.perf_counter() - started
+                break
+        proc.stdout.read()
+    if proc.wait() != 0 or took is None:
+        with open(log) as f:
+            raise SystemExit("%s: no first line, status %s\n%s" % (" ".join(argv), proc.returncode, f.read()))
+    return took
+
+
+def job_figure(pyz, endpoint, bucket, top, rounds):
+    """(median of the job's time to the first line minus the folders' run's, the job's median, the folders'
+    median, GetObject requests of the job's measured rounds), with the job's cache warmed by a first run."""
+    code = os.path.join(top, "code")
+    os.makedirs(code)
+    with open(os.path.join(code, "train.py"), "w") as f:
+        f.write("import sys\nsys.stdout.write(%r)\nsys.stdout.flush()\n" % (FIRST_LINE + "\n"))
+    # The same settings for both runs, so that only --job differs: the files named here are empty, so that nothing
+    # of this machine's AWS set-up is read.
+    env = dict(os.environ, AWS_ACCESS_KEY_ID="AKIDBENCH", AWS_SECRET_ACCESS_KEY="bench-secret",
+               AWS_REGION="us-west-2", AWS_CONFIG_FILE=os.devnull, AWS_SHARED_CREDENTIALS_FILE=os.devnull,
+               AWS_EC2_METADATA_DISABLED="true", AWS_ENDPOINT_URL_SAGEMAKER=endpoint, S3_ENDPOINT_URL=endpoint)
+    cache = os.path.join(top, "cache")
+    job = [sys.executable, pyz, "local", "--job", JOB, "--code", code, "--cache", cache, "--keep"]
+    folders = [sys.executable, pyz, "local", "--channel", "train=" + os.path.join(bucket, "small"), "--code", code,
+               "--program", "train.py", "--keep"]
+    log = os.path.join(top, "stderr")
+    time_to_first_line(job + [os.path.join(top, "warm")], env, log)  # fills the cache
+    before = int(_get(endpoint + "/__gets"))
+    ours, theirs = [], []
+    for i in range(rounds):
+        ours.append(time_to_first_line(job + [os.path.join(top, "job-%d" % i)], env, log))
+        theirs.append(time_to_first_line(folders + [os.path.join(top, "folders-%d" % i)], env, log))
+    gets = int(_get(endpoint + "/__gets")) - before
+    return (statistics.median(a - b for a, b in zip(ours, theirs)), statistics.median(ours),
+            statistics.median(theirs), gets)
+
+
 def make_objects(folder, sizes):
     for i in range(sizes["count"]):
         path = os.path.join(folder, "small", "d%d" % (i % 10), "part-%05d.bin" % i)
@@ -208,22 +290,25 @@ def make_objects(folder, sizes):
 
 def main():
     parser = argparse.ArgumentParser()
-    parser.add_argument("pyz", help="unused: the download runs from launcher/ (the pyz serves only its own start)")
+    parser.add_argument("pyz", help="the pyz that runs `local --job` (the download figures run from launcher/)")
     parser.add_argument("--quick", action="store_true", help="one round, 50 objects and an 8 MB one")
     parser.add_argument("--serve", help=argparse.SUPPRESS)
+    parser.add_argument("--described", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve:
-        return serve(args.serve)
+        return serve(args.serve, args.described)
     sizes = QUICK if args.quick else FULL
     top = tempfile.mkdtemp(prefix="sm-train-bench-channels-")
     server = None
     try:
         bucket = os.path.join(top, "bucket")
         make_objects(bucket, sizes)
-        server = subprocess.Popen([sys.executable, __file__, "-", "--serve", bucket], stdin=subprocess.PIPE,
-                                  stdout=subprocess.PIPE)
+        described = os.path.join(top, "described.json")
+        describe_job(described)
+        server = subprocess.Popen([sys.executable, __file__, "-", "--serve", bucket, "--described", described],
+                                  stdin=subprocess.PIPE, stdout=subprocess.PIPE)
         endpoint = "http://127.0.0.1:%s" % server.stdout.readline().decode().strip()
-        return report(endpoint, top, sizes, args.quick)
+        return report(os.path.abspath(args.pyz), endpoint, top, sizes, args.quick)
     finally:
         if server is not None:
             server.stdin.close()
@@ -231,7 +316,7 @@ def main():
         shutil.rmtree(top)
 
 
-def report(endpoint, top, sizes, quick):
+def report(pyz, endpoint, top, sizes, quick):
     print("S3 channels (a loopback bucket server), boto3's time over sm-train's, median of %d round%s%s"
           % (sizes["rounds"], "" if sizes["rounds"] == 1 else "s", " (quick: budgets not checked)" if quick else ""))
     over, rss = [], []
@@ -251,6 +336,18 @@ def report(endpoint, top, sizes, quick):
     print("  sm-train's peak RSS while downloading: %.1f MiB   (budget %.0f MB)" % (max(rss), BUDGETS["rss"]))
     if max(rss) > BUDGETS["rss"]:
         over.append("rss")
+    work = os.path.join(top, "job")
+    os.mkdir(work)
+    more, job, folders, gets = job_figure(pyz, endpoint, os.path.join(top, "bucket"), work, sizes["job rounds"])
+    print("  local --job, its cache warm (%d objects of %d KB), time to the program's first line: %.2f s, from local "
+          "folders %.2f s, median of %d round%s: %+.2f s   (budget at most +%.1f s)"
+          % (sizes["count"], sizes["small"] // 1000, job, folders, sizes["job rounds"],
+             "" if sizes["job rounds"] == 1 else "s", more, BUDGETS["job"]))
+    if more > BUDGETS["job"]:
+        over.append("job")
+    print("  local --job, its cache warm: %d GetObject requests   (budget 0)" % gets)
+    if gets:
+        over.append("job's GetObject")
     if over:
         print("S3 channels: over budget: %s%s" % (", ".join(over), " (quick run: not checked)" if quick else ""))
         return 0 if quick else 1
