@@ -121,10 +121,13 @@ def test_the_console_script_is_no_part_of_the_pyz(dist):
 
 
 def venv_with_the_wheel(python, folder, wheel):
-    """A clean venv of ``python`` with its own pip, and the wheel installed with no index: its bin folder."""
-    made = run([python, "-m", "venv", folder])
+    """A clean venv of ``python`` with its own pip, and the wheel installed with no index: its bin folder. Both
+    steps get a temporary folder beside it: pip run from ensurepip's wheel leaves a copy of its CA bundle there."""
+    scratch = folder + "-tmp"
+    os.makedirs(scratch)
+    made = run([python, "-m", "venv", folder], env=dict(os.environ, TMPDIR=scratch))
     assert made.returncode == 0, made.stderr.decode()
-    env = dict(os.environ, PIP_NO_INDEX="1", PIP_DISABLE_PIP_VERSION_CHECK="1")
+    env = dict(os.environ, PIP_NO_INDEX="1", PIP_DISABLE_PIP_VERSION_CHECK="1", TMPDIR=scratch)
     env.pop("PIP_FIND_LINKS", None)
     bin_dir = os.path.join(folder, "bin")
     installed = run([os.path.join(bin_dir, "python"), "-m", "pip", "install", "--no-index", wheel], env=env)
