@@ -48,8 +48,8 @@ options:
   -- PROGRAM ARGS        run this command (in code/) instead of --program
 
 The SageMaker API and S3 use the AWS credential chain. The API's endpoint: AWS_ENDPOINT_URL_SAGEMAKER,
-AWS_ENDPOINT_URL or the config file, else api.sagemaker.REGION. S3 uses the job's region, else AWS_REGION,
-else SAGEMAKER_REGION as the launcher renders it, and the endpoint settings (S3_ENDPOINT_URL,
+AWS_ENDPOINT_URL or the config file, else api.sagemaker.REGION. S3 uses AWS_REGION when set, else the
+job's region, else SAGEMAKER_REGION as the launcher renders it, and the endpoint settings (S3_ENDPOINT_URL,
 AWS_ENDPOINT_URL_S3, AWS_ENDPOINT_URL) as a real start does.
 
 Exit status: the job's (the first failing host's); 2 for a wrong command line; 1 when a file or
