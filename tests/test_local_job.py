@@ -8,6 +8,7 @@ import os
 
 import pytest
 from conftest import error_lines
+from fault_proxy import FaultProxy
 from local_s3 import code_bundle, environ, local
 from moto_server import moto  # noqa: F401 - the fixture
 
@@ -258,3 +259,20 @@ def test_no_region_anywhere_is_one_line(pyz, tmp_path, jobs):
     lines = error_lines(result.stderr.decode())
     assert result.returncode == 2 and len(lines) == 1
     assert "--job one-host: no region: give --region, or set AWS_REGION or AWS_DEFAULT_REGION" in lines[0]
+
+
+def test_without_aws_region_the_channels_are_read_in_the_jobs_region(pyz, tmp_path, jobs):
+    stored = dict((k, v) for k, v in jobs.stored.items() if k != "sagemaker_region")  # nor a region of its own
+    create(jobs, "regionless", [s3_channel("train", "s3://%s/job/data/train" % jobs.bucket)], hyperparameters=stored)
+    proxy = FaultProxy(jobs.endpoint)  # no faults: it records the requests, signed for a region each
+    try:
+        env = environ(jobs, tmp_path, proxy.endpoint, AWS_ENDPOINT_URL_SAGEMAKER=jobs.endpoint,
+                      AWS_DEFAULT_REGION="eu-central-1")
+        del env["AWS_REGION"]
+        result = local(pyz, env, "--job", "regionless", "--region", "us-west-2", "--keep", str(tmp_path / "tree"))
+    finally:
+        proxy.stop()
+    assert result.returncode == 0, result.stderr.decode()
+    assert files(str(tmp_path / "tree" / "input" / "data" / "train")) == {"train/" + k: v for k, v in TRAIN.items()}
+    scopes = {headers["Authorization"].split("/")[2] for _, _, headers in proxy.seen}
+    assert scopes == {"us-west-2"}, scopes

@@ -127,7 +127,8 @@ class LocalJob(object):
     def run(self):
         """One launcher per host, each with its own tree: (return codes in host order, signal or None)."""
         env = dict(self.environ)
-        if self.described:  # the job's Environment, set in its container on SageMaker
+        if self.described:  # the job's region for the hosts' S3 clients (the code fetch), and its Environment
+            env.setdefault("AWS_REGION", self.described.region)
             env.update(self.described.environment)
         env["TRAINING_JOB_NAME"] = self.job_name
         if self.opts.program:  # --program, written as sagemaker_program, beats an ambient SAGEMAKER_PROGRAM
