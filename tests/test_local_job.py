@@ -164,6 +164,17 @@ def test_the_command_line_overrides_the_job(pyz, tmp_path, jobs):
     assert "A SAMPLE" in stderr
 
 
+def test_a_sharded_channel_from_a_folder_goes_whole_to_every_host_and_says_so(pyz, tmp_path, jobs):
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "x.csv").write_bytes(b"mine\n")
+    _, tree = run(pyz, tmp_path, jobs, "--job", "two-hosts", "--channel", "shards=%s" % mine)
+    for host in ("algo-1", "algo-2"):
+        assert files(os.path.join(tree, host, "input", "data", "shards")) == {"x.csv": b"mine\n"}
+        entry = read(tree, host, "input", "config", "inputdataconfig.json")["shards"]
+        assert entry["S3DistributionType"] == "FullyReplicated"
+
+
 def test_a_pipe_mode_channel_is_refused_naming_the_way_to_file_mode(pyz, tmp_path, jobs):
     stderr, tree = run(pyz, tmp_path, jobs, "--job", "piped", status=1)
     line = error_lines(stderr)[0]

@@ -103,23 +103,24 @@ def _channel(job, entry, mode):
 def apply(job, opts):
     """Fold the job into ``opts``: its channels, shards, hosts and code where the command line gave none. Returns
     {channel: inputdataconfig.json entry} for the job's channels; a JobError for one that cannot run here."""
-    from ..fetch.channels import SHARDED
+    from ..fetch.channels import FULLY, SHARDED
 
     given = dict(opts.channels)
     channels, entries = [], {}
     for channel in job.channels:
-        if channel.name in given:  # the command line's source, read in File mode
-            entries[channel.name] = dict(channel.fields)
-            if entries[channel.name]["TrainingInputMode"] == "Pipe":
-                entries[channel.name]["TrainingInputMode"] = "File"
-            channels.append((channel.name, given.pop(channel.name)))
-            continue
-        if channel.problem:
+        overridden = channel.name in given
+        if channel.problem and not overridden:
             raise JobError("--job %s: %s" % (job.name, channel.problem))
-        entries[channel.name] = channel.fields
-        channels.append((channel.name, channel.uri))
-        if channel.fields["S3DistributionType"] == SHARDED and channel.name not in opts.shards:
+        source = given.pop(channel.name) if overridden else channel.uri
+        entry = dict(channel.fields)
+        if overridden and entry["TrainingInputMode"] == "Pipe":  # the command line's source is read as files
+            entry["TrainingInputMode"] = "File"
+        if entry["S3DistributionType"] == SHARDED and is_s3(source) and channel.name not in opts.shards:
             opts.shards.append(channel.name)
+        # a folder is copied whole to every host; an S3 source is shared out when the job or --shard says so
+        entry["S3DistributionType"] = SHARDED if channel.name in opts.shards else FULLY
+        entries[channel.name] = entry
+        channels.append((channel.name, source))
     opts.channels = channels + [(name, source) for name, source in opts.channels if name in given]
     if opts.hosts is None:
         opts.hosts = sum(count for _, _, count in job.groups)
