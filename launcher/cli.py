@@ -30,7 +30,8 @@ options:
 
        python3 sm-train.pyz local [OPTIONS] [-- PROGRAM [ARG ...]]
 
-Run the job on this machine in a temporary /opt/ml tree, no Docker or AWS needed (see local --help).
+Run the job on this machine in a temporary /opt/ml tree, no Docker or AWS needed; or rerun a SageMaker
+training job from its name, with its data and code from S3: local --job NAME (see local --help).
 
        python3 sm-train.pyz check [OPTIONS]
 
