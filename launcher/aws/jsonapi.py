@@ -53,24 +53,16 @@ def call(method, url, headers, body, source, region, service, environ, where, ti
 
 def error_fields(body):
     """(code, message) of a JSON error body (``__type``, ``code`` or ``Code``, less any ``namespace#``; ``message``
-    or ``Message``), or of an XML one (<Code>, <Message>: what some servers answer); either is None when absent,
-    the message the body's start, on one line, when it is neither."""
+    or ``Message``), else as sts.error_fields reads an XML one (what some servers answer); None where absent."""
     try:
         value = jsonc.loads(body.decode("utf-8"))
     except (ValueError, UnicodeDecodeError, RecursionError):
-        return _xml_fields(body.decode("utf-8", "replace"))
+        from .sts import error_fields as xml_fields
+
+        return xml_fields(body)
     if not isinstance(value, dict):
         return None, None
     code = value.get("__type") or value.get("code") or value.get("Code")
     code = code.split("#")[-1] if isinstance(code, str) else None
     message = value.get("message") or value.get("Message")
     return code, message if isinstance(message, str) else None
-
-
-def _xml_fields(text):
-    import re
-
-    code, message = re.search(r"<Code>([^<]*)</Code>", text), re.search(r"<Message>([^<]*)</Message>", text)
-    if code or message:
-        return code and code.group(1), message and message.group(1)
-    return None, " ".join(text[:200].split()) or None

@@ -11,10 +11,6 @@ from .endpoints import checked, configured_endpoint, dns_suffix
 from .jsonapi import ApiError, call
 
 
-class NoSuchJob(JobError):
-    """The API knows no training job of that name in that region."""
-
-
 def endpoint(environ, region):
     configured = configured_endpoint(environ, "sagemaker")
     if configured:
@@ -36,6 +32,6 @@ def describe_training_job(name, region, environ):
         # not find training job ...")
         said = (e.message or "").lower()
         if e.code == "ValidationException" and ("not found" in said or "could not find" in said):
-            raise NoSuchJob("no training job %s in %s: the SageMaker API says \"%s\" (credentials from %s; endpoint "
+            raise JobError("no training job %s in %s: the SageMaker API says \"%s\" (credentials from %s; endpoint "
                             "%s)" % (name, region, e.message, source.source, http.shown_host(url)))
         raise

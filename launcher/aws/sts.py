@@ -60,7 +60,7 @@ class WebIdentity(object):
                 raise retry.Again(str(e))
             if status == 200:
                 return self._credentials(text)
-            code, message = _error(text)
+            code, message = error_fields(text)
             failure = "HTTP %d %s: %s" % (status, code, message)
             if retry.retryable(status, code) or code == "IDPCommunicationError":
                 raise retry.Again(failure)
@@ -92,8 +92,9 @@ class WebIdentity(object):
                 "token": values["SessionToken"], "expiry": values["Expiration"]}
 
 
-def _error(text):
-    """(Code, Message) of an STS ErrorResponse, or a placeholder when the body is not one."""
+def error_fields(text):
+    """(Code, Message) of an XML error document (STS's ErrorResponse, or any with a Code), or a placeholder for
+    the code when the body is not XML."""
     import xml.etree.ElementTree as ElementTree
 
     try:

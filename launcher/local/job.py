@@ -6,7 +6,6 @@ import os
 import re
 import sys
 
-from .. import jsonc
 from ..errors import JobError, UsageError
 from .command_line import is_s3
 
@@ -31,17 +30,6 @@ def describe(opts, environ):
     return Job(opts.job, region, sagemaker.describe_training_job(opts.job, region, environ))
 
 
-def decoded(stored):
-    """Hyperparameters as stored (strings) as the toolkit reads them: each value's JSON, else the string."""
-    values = {}
-    for key, text in stored.items():
-        try:
-            values[key] = jsonc.loads(text)
-        except (ValueError, RecursionError):
-            values[key] = text
-    return values
-
-
 class Job(object):
     """What a local run takes from a described job."""
 
@@ -64,7 +52,9 @@ class Job(object):
 
     def code(self):
         """The job's sagemaker_submit_directory, decoded; None without one."""
-        value = decoded(self.stored).get("sagemaker_submit_directory")
+        from ..core.hyperparameters import decode
+
+        value = decode(self.stored)[0].get("sagemaker_submit_directory")
         return value if isinstance(value, str) and value else None
 
 
@@ -102,8 +92,9 @@ def _channel(job, entry, mode):
 
 def apply(job, opts):
     """Fold the job into ``opts``: its channels, shards, hosts and code where the command line gave none. Returns
-    {channel: inputdataconfig.json entry} for the job's channels; a JobError for one that cannot run here."""
-    from ..fetch.channels import FULLY, SHARDED
+    {channel: its inputdataconfig.json entry} for the job's channels (tree.py sets S3DistributionType by
+    opts.shards); a JobError for a channel that cannot run here."""
+    from ..fetch.channels import SHARDED
 
     given = dict(opts.channels)
     channels, entries = [], {}
@@ -116,9 +107,7 @@ def apply(job, opts):
         if overridden and entry["TrainingInputMode"] == "Pipe":  # the command line's source is read as files
             entry["TrainingInputMode"] = "File"
         if entry["S3DistributionType"] == SHARDED and is_s3(source) and channel.name not in opts.shards:
-            opts.shards.append(channel.name)
-        # a folder is copied whole to every host; an S3 source is shared out when the job or --shard says so
-        entry["S3DistributionType"] = SHARDED if channel.name in opts.shards else FULLY
+            opts.shards.append(channel.name)  # a folder given over it goes whole to every host
         entries[channel.name] = entry
         channels.append((channel.name, source))
     opts.channels = channels + [(name, source) for name, source in opts.channels if name in given]

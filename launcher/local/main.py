@@ -6,6 +6,7 @@ import sys
 import time
 
 from .. import log, options
+from ..core.hyperparameters import decode
 from ..core.layout import Layout
 from ..errors import JobError, LauncherError, UsageError
 from . import hosts as local_hosts
@@ -58,20 +59,23 @@ class LocalJob(object):
         self.entries = {}      # inputdataconfig.json entries of the job's channels
         if opts.job is not None:
             self.described = local_job.describe(opts, environ)
+            # the job's region for every S3 client of the run (channels here, the code in each host's launcher),
+            # unless AWS_REGION says otherwise
+            self.environ = environ = dict(environ)
+            environ.setdefault("AWS_REGION", self.described.region)
             self.entries = local_job.apply(self.described, opts)
             check_s3_options(opts)
         stored = self.described.stored if self.described else {}
         self.overrides = local_tree.gather(opts.hps)
-        self.hyperparameters = dict(local_job.decoded(stored), **self.overrides)
+        self.hyperparameters = decode(stored)[0]
+        self.hyperparameters.update(self.overrides)
         self.program = local_tree.check_inputs(opts, self.hyperparameters, environ)
         self.job_name = self.described.name if self.described else environ.get("TRAINING_JOB_NAME") or _job_name()
         self.hosts = ["algo-%d" % k for k in range(1, (opts.hosts or 1) + 1)]
         self.groups = local_job.groups(self.described, opts, self.hosts)
         if len(self.hosts) > 1:
             _refuse_engines(self.hyperparameters)
-        # S3's region is AWS_REGION where set, as for each host's launcher; else the job's, where its channels are
-        region = self.described.region if self.described and "AWS_REGION" not in environ else None
-        self.inputs = S3Inputs(opts, environ, self.hyperparameters, len(self.hosts), region)
+        self.inputs = S3Inputs(opts, environ, self.hyperparameters, len(self.hosts))
         if self.described:
             log.info(local_job.screen(self.described, opts, self.overrides, self.groups))
         self.base = None
@@ -127,8 +131,7 @@ class LocalJob(object):
     def run(self):
         """One launcher per host, each with its own tree: (return codes in host order, signal or None)."""
         env = dict(self.environ)
-        if self.described:  # the job's region for the hosts' S3 clients (the code fetch), and its Environment
-            env.setdefault("AWS_REGION", self.described.region)
+        if self.described:  # set in its container on SageMaker
             env.update(self.described.environment)
         env["TRAINING_JOB_NAME"] = self.job_name
         if self.opts.program:  # --program, written as sagemaker_program, beats an ambient SAGEMAKER_PROGRAM

@@ -7,14 +7,13 @@ from .command_line import is_s3
 
 
 class S3Inputs(object):
-    def __init__(self, opts, environ, hyperparameters, hosts, region=None):
-        """``region``: the described job's, where its channels must be; else as each host's launcher finds it."""
+    def __init__(self, opts, environ, hyperparameters, hosts):
         from ..fetch.channels import FULLY, SHARDED
 
         self.opts, self.environ, self.hosts = opts, environ, hosts
         self.specs = [(name, source, SHARDED if name in opts.shards else FULLY)
                       for name, source in opts.channels if is_s3(source)]
-        self.region = region or _region(environ, hyperparameters)
+        self.region = _region(environ, hyperparameters)
         self.client = self.channels = None
 
     def plan(self):

@@ -32,10 +32,10 @@ def lay_out(tree, host, job):
             os.makedirs(layout.channel(name))
         else:
             _copy(folder, layout.channel(name), skip, "channel %s" % name)
-    channels = dict((name, job.entries.get(name) or
-                     {"TrainingInputMode": "File", "RecordWrapperType": "None",
-                      "S3DistributionType": "ShardedByS3Key" if name in job.opts.shards else "FullyReplicated"})
-                    for name, _ in job.opts.channels)
+    channels = {}
+    for name, _ in job.opts.channels:  # a described job's entry, else File mode's
+        channels[name] = dict(job.entries.get(name) or {"TrainingInputMode": "File", "RecordWrapperType": "None"})
+        channels[name]["S3DistributionType"] = "ShardedByS3Key" if name in job.opts.shards else "FullyReplicated"
     mine = next(g for g in job.groups if host in g[2])
     resources = {"current_host": host, "current_instance_type": mine[1], "current_group_name": mine[0],
                  "hosts": job.hosts,
@@ -55,7 +55,8 @@ def encoded(job):
     values.update((key, json.dumps(value)) for key, value in job.overrides.items())
     if job.program:
         values["sagemaker_program"] = json.dumps(job.program)
-    if job.opts.code is not None and is_s3(job.opts.code) and job.opts.code != (job.described and job.described.code()):
+    from_the_job = job.described is not None and job.opts.code == job.described.code()  # kept as stored
+    if job.opts.code is not None and is_s3(job.opts.code) and not from_the_job:
         values["sagemaker_submit_directory"] = json.dumps(job.opts.code)
     if not job.described:  # the SDK's framework estimators write it; a described job has it only if stored
         values.setdefault("sagemaker_job_name", json.dumps(job.job_name))
